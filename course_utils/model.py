@@ -1,0 +1,211 @@
+"""Softmax regression and its three cross-entropy losses, computed the way TensorFlow 1.x did.
+
+Everything here is plain numpy in the dtype of its inputs. Two details decide *where* the naive
+model breaks, so they are kept exactly:
+
+* **Flush-to-zero.** TensorFlow's CPU kernels run with subnormal floats flushed to zero (the
+  FTZ/DAZ bits of the x86 MXCSR register). numpy does not. ``flush_subnormals`` emulates it on the
+  results that matter: ``exp`` in the softmax, the softmax itself, the naive ``log``-gradient and the
+  softmax backward pass.
+* **The unfused chain rule of the naive loss.** Autodiff through ``-sum(y * log(p))`` computes
+  ``g_p = -y * (1/p)`` and then the softmax backward pass. With ``p == 0`` that gives ``-0 * inf =
+  nan``, exactly as TensorFlow did. Simplifying it to ``p - y`` would hide the failure the course
+  is about.
+
+Introduced in lesson 01 (softmax, naive loss), 05 (epsilon) and 06 (stable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LOSSES = ("naive", "epsilon", "stable")
+REDUCTIONS = ("sum", "mean")
+DTYPES = ("float32", "float64")
+DEFAULT_EPSILON = 1e-10
+
+
+def flush_subnormals(a: np.ndarray) -> np.ndarray:
+    """Set subnormal entries of ``a`` to zero, in place, as a CPU with FTZ/DAZ would.
+
+    Parameters
+    ----------
+    a : ndarray of float32 or float64
+
+    Returns
+    -------
+    ndarray
+        The same array, for chaining.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flush_subnormals(np.exp(np.float32([-88.0, -80.0]))).tolist()[0]
+    0.0
+    """
+    a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
+    return a
+
+
+def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
+    """Row-wise softmax as TensorFlow's ``Softmax`` op computes it.
+
+    The row maximum is subtracted before ``exp`` so that large logits cannot overflow; the
+    result is ``exp(z - max) * (1 / sum)`` (TensorFlow multiplies by the reciprocal of the sum).
+    With ``flush=True`` subnormal results become exactly 0, as on TensorFlow's CPU kernels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
+    np.float32(0.1)
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    if flush:
+        flush_subnormals(exps)
+    probabilities = exps * np.reciprocal(exps.sum(axis=1, keepdims=True))
+    if flush:
+        flush_subnormals(probabilities)
+    return probabilities
+
+
+@dataclass(frozen=True)
+class LossAndGradient:
+    """The loss of one batch, the gradient with respect to the logits, and the probabilities."""
+
+    loss: np.floating
+    grad_logits: np.ndarray
+    probabilities: np.ndarray
+
+
+def loss_and_gradient(
+    logits: np.ndarray,
+    onehot: np.ndarray,
+    *,
+    loss: str = "naive",
+    reduction: str = "sum",
+    epsilon: float = DEFAULT_EPSILON,
+    flush: bool = True,
+) -> LossAndGradient:
+    """Cross-entropy of a batch and its gradient with respect to the logits.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (batch, classes)
+    onehot : ndarray, same shape and dtype, one 1 per row
+    loss : {"naive", "epsilon", "stable"}
+        ``naive``: ``-sum(y * log(p))``, the 2015 tutorial; ``epsilon``: ``-sum(y * log(p + eps))``;
+        ``stable``: ``sum(logsumexp(z) - z . y)``, as ``softmax_cross_entropy_with_logits``.
+    reduction : {"sum", "mean"}
+        Sum over the batch (the tutorial's ``reduce_sum``) or the mean of per-example losses.
+    epsilon : float
+        The constant added inside the log by the ``epsilon`` loss.
+    flush : bool
+        Flush subnormal intermediate results to zero, as TensorFlow's CPU kernels do.
+
+    Returns
+    -------
+    LossAndGradient
+        ``loss`` is a scalar of the input dtype; it may be ``nan`` or ``inf``, never an exception.
+    """
+    dtype = logits.dtype
+    batch = logits.shape[0]
+    # d(loss)/d(per-example loss): 1 for a sum, 1/B for a mean (tf.reduce_mean's gradient).
+    scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        if loss == "stable":
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            exps = np.exp(shifted)
+            if flush:
+                flush_subnormals(exps)
+            sums = exps.sum(axis=1, keepdims=True)
+            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=1)
+            probabilities = exps * np.reciprocal(sums)
+            if flush:
+                flush_subnormals(probabilities)
+            # The fused gradient: d/dz [logsumexp(z) - z.y] = p - y, finite for any logits.
+            grad_logits = (probabilities - onehot) * scale
+        else:
+            probabilities = softmax(logits, flush=flush)
+            inside_log = probabilities if loss == "naive" else probabilities + dtype.type(epsilon)
+            per_example = -(onehot * np.log(inside_log)).sum(axis=1)
+            # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
+            # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
+            grad_p = (onehot * -scale) * np.reciprocal(inside_log)
+            if flush:
+                flush_subnormals(grad_p)
+            # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
+            grad_logits = (grad_p - (grad_p * probabilities).sum(axis=1, keepdims=True)) * probabilities
+        if flush:
+            flush_subnormals(grad_logits)
+        total = per_example.sum(dtype=dtype)
+        value = total if reduction == "sum" else total / dtype.type(batch)
+    return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
+
+
+def predict(images: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Predicted class per row; ``-1`` where the logits are not finite (counted as wrong)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        logits = images @ weights + bias
+    predictions = logits.argmax(axis=1)
+    predictions[~np.isfinite(logits).all(axis=1)] = -1
+    return predictions
+
+
+@dataclass(frozen=True)
+class FloatLimits:
+    """Logit gaps (``max(z) - z_j``) at which a float type stops representing softmax's output.
+
+    Measured on this machine's ``numpy.exp`` by bisection, not typed in.
+    Introduced in lesson 03.
+    """
+
+    dtype: str
+    exp_underflow_gap_flushed: float  # exp(-gap) < smallest normal: 0 with flush-to-zero
+    exp_underflow_gap_ieee: float  # exp(-gap) rounds to 0 even with subnormals
+    reciprocal_overflow_gap: float  # p = exp(-gap) is so small that 1/p overflows to inf
+
+
+def _smallest_gap(dtype: np.dtype, broken) -> float:
+    """Bisect for the smallest gap g (a value of ``dtype``) with ``broken(exp(-g))`` true."""
+    lo, hi = dtype.type(1), dtype.type(1000)  # exp(-1) is fine, exp(-1000) is 0 in both types
+    while True:
+        mid = dtype.type((float(lo) + float(hi)) / 2)
+        if mid in (lo, hi):
+            return float(hi)
+        with np.errstate(under="ignore"):
+            value = np.exp(-mid)
+        lo, hi = (lo, mid) if broken(value) else (mid, hi)
+
+
+def float_limits(dtype: str = "float32") -> FloatLimits:
+    """Measure the three logit gaps that matter for softmax in ``dtype``.
+
+    Examples
+    --------
+    >>> limits = float_limits("float32")
+    >>> 87 < limits.exp_underflow_gap_flushed < limits.reciprocal_overflow_gap < 89
+    True
+    """
+    dt = np.dtype(check_choice("dtype", dtype, DTYPES))
+    tiny = np.finfo(dt).tiny
+    with np.errstate(over="ignore", divide="ignore"):
+        return FloatLimits(
+            dtype=dt.name,
+            exp_underflow_gap_flushed=_smallest_gap(dt, lambda v: v < tiny),
+            exp_underflow_gap_ieee=_smallest_gap(dt, lambda v: v == 0),
+            reciprocal_overflow_gap=_smallest_gap(dt, lambda v: np.isinf(np.reciprocal(v))),
+        )
+
+
+def check_choice(name: str, value, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``allowed``; otherwise a ValueError naming all of them."""
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        value = np.dtype(value).name
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {choices}")
+    return value

@@ -1,0 +1,266 @@
+"""The training loop of the 2015 tutorial, in numpy, and the record of one run.
+
+``train`` runs ``steps`` steps of TensorFlow-style ``next_batch``, loss, gradient and update. It
+never raises on NaN: it records every loss, the first step at which something became non-finite
+and what it was, and the final test accuracy (non-finite predictions count as wrong).
+
+Introduced in lesson 01; the failure it records is the subject of lesson 02.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .data import MnistData
+from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, check_choice, loss_and_gradient, predict
+from .optimizers import OPTIMIZERS
+
+# Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
+STAGES = ("logits", "loss", "gradient", "weights")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run (together with the data and its order)."""
+
+    batch_size: int = 100
+    learning_rate: float = 0.01
+    steps: int = 1000
+    loss: str = "naive"
+    reduction: str = "sum"
+    dtype: str = "float32"
+    seed: int = 0
+    epsilon: float = DEFAULT_EPSILON
+    flush_subnormals: bool = True
+    optimizer: str = "gradient_descent"
+
+    def __post_init__(self) -> None:
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("steps", self.steps)
+        check_positive_real("learning_rate", self.learning_rate)
+        check_positive_real("epsilon", self.epsilon)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("reduction", self.reduction, REDUCTIONS)
+        object.__setattr__(self, "dtype", check_choice("dtype", self.dtype, DTYPES))
+        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
+            raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
+
+
+@dataclass(frozen=True, repr=False)
+class TrainResult:
+    """What one run produced. ``losses[k]`` is the loss of step ``k`` (0-based), before its update."""
+
+    config: TrainConfig
+    losses: np.ndarray
+    first_nonfinite_step: int | None
+    first_nonfinite: str | None
+    test_accuracy: float
+    weights: np.ndarray = field(compare=False)
+    bias: np.ndarray = field(compare=False)
+    data_name: str = ""
+
+    @property
+    def diverged(self) -> bool:
+        """True if some value became NaN or infinite during training."""
+        return self.first_nonfinite_step is not None
+
+    def __repr__(self) -> str:
+        c = self.config
+        outcome = (
+            "all finite"
+            if self.first_nonfinite_step is None
+            else f"first non-finite {self.first_nonfinite} at step {self.first_nonfinite_step}"
+        )
+        return (
+            f"TrainResult(batch_size={c.batch_size}, learning_rate={c.learning_rate}, "
+            f"loss={c.loss!r}, reduction={c.reduction!r}, dtype={c.dtype!r}, steps={c.steps}: "
+            f"test_accuracy={self.test_accuracy:.4f}, {outcome})"
+        )
+
+
+def check_positive_int(name: str, value) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
+    if value < 1:
+        raise ValueError(f"{name}={value!r} is not valid; it must be >= 1")
+    return int(value)
+
+
+def check_positive_real(name: str, value) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} is not valid; it must be a positive finite number")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} is not valid; it must be a positive finite number")
+    return float(value)
+
+
+def check_batch_fits(batch_size: int, num_examples: int) -> None:
+    if batch_size > num_examples:
+        raise ValueError(
+            f"batch_size={batch_size} is not valid; it must be between 1 and the number of "
+            f"training examples, {num_examples}"
+        )
+
+
+def batch_indices(num_examples: int, batch_size: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """Indices of successive batches, as TensorFlow's 2015 ``DataSet.next_batch`` chose them.
+
+    The first epoch runs through the data in stored order. When the next batch would run past the
+    end, the tail is dropped, the order is reshuffled (seeded) and the batch starts from the top.
+
+    Examples
+    --------
+    >>> batches = batch_indices(5, 2)
+    >>> [next(batches).tolist() for _ in range(2)]
+    [[0, 1], [2, 3]]
+    """
+    check_batch_fits(batch_size, num_examples)
+    rng = np.random.default_rng(seed)
+    order = np.arange(num_examples)
+    start = 0
+    while True:
+        if start + batch_size > num_examples:
+            # TensorFlow permuted its arrays in place, so shuffles compose: order = order[perm].
+            order = order[rng.permutation(num_examples)]
+            start = 0
+        yield order[start : start + batch_size]
+        start += batch_size
+
+
+def _first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+    if not np.isfinite(logits).all():
+        return "logits"
+    if not np.isfinite(step_loss):
+        return "loss"
+    if not all(np.isfinite(g).all() for g in grads):
+        return "gradient"
+    if not all(np.isfinite(p).all() for p in params):
+        return "weights"
+    return None
+
+
+def train(
+    data: MnistData,
+    *,
+    batch_size: int = 100,
+    learning_rate: float = 0.01,
+    steps: int = 1000,
+    loss: str = "naive",
+    reduction: str = "sum",
+    dtype: str = "float32",
+    seed: int = 0,
+    epsilon: float = DEFAULT_EPSILON,
+    flush_subnormals: bool = True,
+    optimizer: str = "gradient_descent",
+) -> TrainResult:
+    """Train softmax regression ``y = softmax(xW + b)`` from zero weights, as the 2015 tutorial did.
+
+    Parameters
+    ----------
+    data : MnistData
+    batch_size, learning_rate, steps
+        The tutorial used 100, 0.01 and 1000.
+    loss : {"naive", "epsilon", "stable"}
+    reduction : {"sum", "mean"}
+    dtype : {"float32", "float64"}
+        All arithmetic happens in this type (TensorFlow's default is float32).
+    seed : int
+        Seeds the reshuffles between epochs; the same arguments give bit-identical results.
+    epsilon : float
+        The constant inside the log of the ``epsilon`` loss.
+    flush_subnormals : bool
+        Flush subnormal intermediates to zero as TensorFlow's CPU kernels do ("TensorFlow-
+        compatible", the default); ``False`` shows numpy's IEEE behaviour.
+    optimizer : str
+        The update rule; plain ``"gradient_descent"`` as in the tutorial.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> result = train(load_mnist(), batch_size=205, steps=1)
+    >>> round(float(result.losses[0]), 3)  # 205 * ln(10): every class at probability 0.1
+    472.03
+    """
+    config = TrainConfig(
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        steps=steps,
+        loss=loss,
+        reduction=reduction,
+        dtype=dtype,
+        seed=seed,
+        epsilon=epsilon,
+        flush_subnormals=flush_subnormals,
+        optimizer=optimizer,
+    )
+    return run(data, config)
+
+
+def run(data: MnistData, config: TrainConfig) -> TrainResult:
+    """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
+    check_batch_fits(config.batch_size, len(data.train_labels))
+    dt = np.dtype(config.dtype)
+    images = data.train_images.astype(dt, copy=False)
+    onehot = np.eye(10, dtype=dt)[data.train_labels]
+    weights = np.zeros((784, 10), dtype=dt)
+    bias = np.zeros(10, dtype=dt)
+    params = [weights, bias]
+    optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    state = optimizer.init(params)
+    losses = np.full(config.steps, np.nan, dtype=dt)
+    first_step, first_stage = None, None
+    batches = batch_indices(len(data.train_labels), config.batch_size, config.seed)
+    # One BLAS thread: float32 matmuls give other last bits with other thread counts, and the
+    # stored notebook outputs must not depend on the machine's number of cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for step in range(config.steps):
+            idx = next(batches)
+            x = images[idx]
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits = x @ weights + bias
+            result = loss_and_gradient(
+                logits,
+                onehot[idx],
+                loss=config.loss,
+                reduction=config.reduction,
+                epsilon=config.epsilon,
+                flush=config.flush_subnormals,
+            )
+            losses[step] = result.loss
+            with np.errstate(over="ignore", invalid="ignore"):
+                grads = [x.T @ result.grad_logits, result.grad_logits.sum(axis=0)]
+                optimizer.update(params, grads, state)
+            if first_step is None:
+                first_stage = _first_nonfinite_stage(logits, result.loss, grads, params)
+                if first_stage is not None:
+                    first_step = step
+            if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
+                # NaN/inf weights make every later logit, and so every later loss, NaN:
+                # the remaining entries of ``losses`` already hold NaN.
+                break
+        predictions = predict(data.test_images.astype(dt, copy=False), weights, bias)
+    accuracy = float(np.mean(predictions == data.test_labels))
+    weights.flags.writeable = False
+    bias.flags.writeable = False
+    losses.flags.writeable = False
+    return TrainResult(
+        config=config,
+        losses=losses,
+        first_nonfinite_step=first_step,
+        first_nonfinite=first_stage,
+        test_accuracy=accuracy,
+        weights=weights,
+        bias=bias,
+        data_name=data.name,
+    )

