@@ -28,6 +28,7 @@ from .model import (
     softmax,
 )
 from .optimizers import OPTIMIZERS, GradientDescent
+from .sweep import failing_batch_sizes, phase_grid, smallest_failing_batch_size, sweep
 from .training import TrainConfig, TrainResult, batch_indices, run, train
 
 __all__ = [
@@ -49,13 +50,17 @@ __all__ = [
     "fetch_mnist",
     "float_limits",
     "flush_subnormals",
+    "failing_batch_sizes",
     "full_mnist_present",
     "load_mnist",
     "loss_and_gradient",
+    "phase_grid",
     "predict",
     "read_idx",
     "run",
+    "smallest_failing_batch_size",
     "softmax",
+    "sweep",
     "train",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,18 @@
+"""Test-session environment shared by the unit tests and the notebooks that nbval runs.
+
+The notebooks' stored outputs were made on the bundled sample, so the kernels nbval starts must
+not see a full MNIST that the developer happens to have cached, nor reuse a run cache of theirs.
+"""
+
+import os
+import tempfile
+
+_scratch = tempfile.mkdtemp(prefix="batch205-tests-")
+for variable, folder in {
+    "BATCH205_DATA": "no-full-mnist",
+    "BATCH205_CACHE": "runs",
+    "MPLCONFIGDIR": "matplotlib",
+    "IPYTHONDIR": "ipython",
+}.items():
+    os.environ[variable] = os.path.join(_scratch, folder)
+    os.makedirs(os.environ[variable], exist_ok=True)

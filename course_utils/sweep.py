@@ -1,0 +1,254 @@
+"""Many training runs at once: batch-size scans, phase diagrams and fix matrices as tidy tables.
+
+``sweep`` runs every combination of the values it is given and returns one row per run in a
+structured numpy array (columns named like ``train``'s arguments and ``TrainResult``'s fields).
+Finished runs are cached on disk, keyed by their configuration, the data's fingerprint and the
+source code of the numerics, so re-running a notebook costs almost nothing.
+
+Introduced in lesson 02.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pooch
+
+from .data import MnistData
+from .model import DEFAULT_EPSILON
+from .training import TrainConfig, TrainResult, check_batch_fits, run
+
+# Columns of a sweep table. ``first_nonfinite_step`` is -1 and ``first_nonfinite`` "" for runs
+# that stayed finite; ``final_loss`` is the loss of the last step (NaN for diverged runs).
+SWEEP_DTYPE = np.dtype(
+    [
+        ("batch_size", np.int64),
+        ("learning_rate", np.float64),
+        ("loss", "U8"),
+        ("reduction", "U4"),
+        ("dtype", "U7"),
+        ("flush_subnormals", np.bool_),
+        ("optimizer", "U24"),
+        ("epsilon", np.float64),
+        ("steps", np.int64),
+        ("seed", np.int64),
+        ("test_accuracy", np.float64),
+        ("diverged", np.bool_),
+        ("first_nonfinite_step", np.int64),
+        ("first_nonfinite", "U8"),
+        ("final_loss", np.float64),
+    ]
+)
+CONFIG_FIELDS = (
+    "batch_size",
+    "learning_rate",
+    "loss",
+    "reduction",
+    "dtype",
+    "flush_subnormals",
+    "optimizer",
+    "epsilon",
+    "steps",
+    "seed",
+)
+_NUMERICS = ("model.py", "training.py", "optimizers.py", "sweep.py")
+PROGRESS_MIN_RUNS = 8  # fewer runs than this finish in about a second: no progress bar
+
+
+def cache_dir() -> Path:
+    """Where finished runs are cached: ``$BATCH205_CACHE`` or a folder in the user's cache."""
+    return Path(os.environ.get("BATCH205_CACHE") or pooch.os_cache("batch205") / "runs")
+
+
+def _code_version() -> str:
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in _NUMERICS:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _as_list(value) -> list:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return [value]
+    values = list(value)
+    if not values:
+        raise ValueError("a sweep axis was given no values; give at least one")
+    return values
+
+
+def _row(config: TrainConfig, result: TrainResult) -> tuple:
+    step = result.first_nonfinite_step
+    return (
+        *(getattr(config, name) for name in CONFIG_FIELDS),
+        result.test_accuracy,
+        step is not None,
+        -1 if step is None else step,
+        result.first_nonfinite or "",
+        float(result.losses[-1]),
+    )
+
+
+class RunCache:
+    """Rows of finished runs on disk, one small file per run, written atomically."""
+
+    def __init__(self, folder: Path, data: MnistData):
+        self.folder = Path(folder)
+        self.prefix = f"{data.fingerprint[:16]}-{_code_version()}"
+
+    def _path(self, config: TrainConfig) -> Path:
+        key = json.dumps([self.prefix, [getattr(config, f) for f in CONFIG_FIELDS]], default=str)
+        return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
+
+    def get(self, config: TrainConfig):
+        try:
+            row = np.load(self._path(config), allow_pickle=False)
+        except (OSError, ValueError):  # absent, or unreadable: treat as not cached
+            return None
+        return row if row.dtype == SWEEP_DTYPE and row.shape == () else None
+
+    def put(self, config: TrainConfig, row: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Write to a private temporary file, then rename: readers never see half a file, and
+        # two processes writing the same run both write the same bytes.
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, row, allow_pickle=False)
+            os.replace(tmp, self._path(config))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def sweep(
+    data: MnistData,
+    *,
+    batch_size=100,
+    learning_rate=0.01,
+    loss="naive",
+    reduction="sum",
+    dtype="float32",
+    flush_subnormals=True,
+    optimizer="gradient_descent",
+    epsilon=DEFAULT_EPSILON,
+    steps: int = 1000,
+    seed: int = 0,
+    progress: bool | None = None,
+    cache: bool | str | os.PathLike = True,
+) -> np.ndarray:
+    """Train every combination of the given values; one row per run.
+
+    Each of ``batch_size``, ``learning_rate``, ``loss``, ``reduction``, ``dtype``,
+    ``flush_subnormals``, ``optimizer`` and ``epsilon`` takes one value or a list of values; the
+    runs are their Cartesian product, in that order of nesting (the last varies fastest).
+
+    Parameters
+    ----------
+    progress : bool or None
+        Show a tqdm progress bar; ``None`` shows one when there are many runs to do.
+    cache : bool or path
+        ``True`` caches runs in :func:`cache_dir`, a path caches them there, ``False`` not at all.
+
+    Returns
+    -------
+    numpy structured array of dtype ``SWEEP_DTYPE``
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> table = sweep(load_mnist(), batch_size=[100, 2000], steps=20, cache=False)
+    >>> table["diverged"].tolist()
+    [False, True]
+    """
+    axes = [
+        _as_list(v)
+        for v in (
+            batch_size,
+            learning_rate,
+            loss,
+            reduction,
+            dtype,
+            flush_subnormals,
+            optimizer,
+            epsilon,
+        )
+    ]
+    configs = [
+        TrainConfig(
+            batch_size=b,
+            learning_rate=lr,
+            loss=lo,
+            reduction=re,
+            dtype=dt,
+            flush_subnormals=fl,
+            optimizer=op,
+            epsilon=ep,
+            steps=steps,
+            seed=seed,
+        )
+        for b, lr, lo, re, dt, fl, op, ep in itertools.product(*axes)
+    ]
+    for config in configs:  # all bad input reported before any work is done
+        check_batch_fits(config.batch_size, len(data.train_labels))
+    store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
+    table = np.zeros(len(configs), dtype=SWEEP_DTYPE)
+    todo = []
+    for i, config in enumerate(configs):
+        row = store.get(config) if store else None
+        if row is None:
+            todo.append(i)
+        else:
+            table[i] = row
+    if progress is None:
+        progress = len(todo) >= PROGRESS_MIN_RUNS
+    if progress:
+        from tqdm.auto import tqdm
+
+        todo_iter = tqdm(todo, desc="training runs", unit="run")
+    else:
+        todo_iter = todo
+    for i in todo_iter:
+        table[i] = _row(configs[i], run(data, configs[i]))
+        if store:
+            store.put(configs[i], table[i])
+    return table
+
+
+def failing_batch_sizes(table: np.ndarray) -> list[int]:
+    """Batch sizes whose run went non-finite, ascending (one configuration per batch size)."""
+    return sorted(int(b) for b in np.unique(table["batch_size"][table["diverged"]]))
+
+
+def smallest_failing_batch_size(table: np.ndarray) -> int | None:
+    """The smallest batch size in ``table`` whose run diverged, or None if none did."""
+    failing = failing_batch_sizes(table)
+    return failing[0] if failing else None
+
+
+def phase_grid(
+    table: np.ndarray,
+    rows: str = "batch_size",
+    columns: str = "learning_rate",
+    value: str = "test_accuracy",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrange a two-axis sweep as a grid: (row values, column values, grid of ``value``).
+
+    Diverged runs are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
+    so a plot can mark them explicitly.
+    """
+    row_values = np.unique(table[rows])
+    column_values = np.unique(table[columns])
+    grid = np.full((len(row_values), len(column_values)), np.nan)
+    for record in table:
+        i = np.searchsorted(row_values, record[rows])
+        j = np.searchsorted(column_values, record[columns])
+        diverged = record["diverged"] and value in ("test_accuracy", "final_loss")
+        grid[i, j] = np.nan if diverged else record[value]
+    return row_values, column_values, grid

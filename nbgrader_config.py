@@ -1,0 +1,20 @@
+# nbgrader configuration of the course: `lessons/` is the source directory (one folder per lesson,
+# the "assignment"). Run nbgrader commands from this folder; see the README's "For instructors".
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "lessons"
+c.CourseDirectory.course_id = "batch205"
+
+# A learner's infinite loop costs one cell this long, not the whole batch (nbgrader's default: 30 s).
+c.Execute.timeout = int(os.environ.get("BATCH205_CELL_TIMEOUT", "120"))
+# A deleted test cell is put back from the database and graded, instead of silently dropped.
+c.OverwriteCells.add_missing_cells = True
+# Feedback must not reveal the hidden tests (nbgrader shows them by default).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,87 @@
+"""Every lesson is a well-formed nbgrader assignment and follows the course's notebook conventions."""
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb"))
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def test_the_eight_lessons_of_the_spec_exist_in_order():
+    names = [p.parent.name for p in LESSONS]
+    assert all(p.stem == p.parent.name for p in LESSONS)
+    assert names == sorted(names) and len(names) >= 1
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_lesson_has_goals_exercises_widget_and_outputs(path):
+    notebook = cells(path)
+    first = "".join(notebook[0]["source"])
+    assert first.startswith("# ") and "learn" in first.lower(), "title cell with learning goals first"
+    solutions = [c for c in notebook if nbgrader_meta(c).get("solution")]
+    graded = [c for c in notebook if nbgrader_meta(c).get("grade")]
+    assert 2 <= len(solutions) <= 4 or path.parent.name == "08-capstone", "2–4 exercises per lesson"
+    assert graded and all(nbgrader_meta(c).get("points", 0) > 0 for c in graded)
+    assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in graded), "hidden tests"
+    code = [c for c in notebook if c["cell_type"] == "code"]
+    assert all(c.get("outputs") is not None for c in code)
+    assert any(c.get("outputs") for c in code), "stored with outputs"
+    assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code), (
+        "key figures are output-checked"
+    )
+    assert any("Explorer" in "".join(c["source"]) or "explorer" in "".join(c["source"]) for c in code)
+    assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_graded_cells_end_with_a_statement_not_an_expression(path):
+    # nbgrader would read an expression's value as partial credit (TOOLCHAIN_NOTES §3).
+    for cell in cells(path):
+        if nbgrader_meta(cell).get("grade") and cell["cell_type"] == "code":
+            tree = ast.parse("".join(cell["source"]))
+            assert (
+                tree.body
+                and not isinstance(tree.body[-1], ast.Expr)
+                or isinstance(getattr(tree.body[-1], "value", None), ast.Call)
+                and getattr(tree.body[-1].value.func, "id", "") == "print"
+            ), nbgrader_meta(cell)["grade_id"]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A scratch copy of the course (lessons + nbgrader_config.py) for nbgrader to write into."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(
+        ROOT / "lessons", root / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    return root
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    monkeypatch.chdir(course)
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.source_directory = "lessons"
+    result = NbGraderAPI(config=config).generate_assignment(path.parent.name)
+    assert result["success"], result.get("log", "") + result.get("error", "")
+    release = course / "release" / path.parent.name / path.name
+    text = release.read_text()
+    assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+    assert "raise NotImplementedError()" in text

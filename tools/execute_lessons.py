@@ -1,0 +1,41 @@
+"""Execute lesson notebooks in place, storing their outputs, in the same environment as the tests.
+
+Usage: ``.venv/bin/python tools/execute_lessons.py [lessons/NN-name/NN-name.ipynb ...]``
+(default: every lesson). The stored outputs are the course's text and what nbval compares, so they
+are made on the bundled sample with an empty run cache, as `conftest.py` sets up for the tests.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import conftest  # noqa: E402,F401  (sets BATCH205_DATA, BATCH205_CACHE, ... for the kernel)
+
+
+def execute(path: Path) -> float:
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    elapsed = time.perf_counter() - start
+    nbformat.write(notebook, path)
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a) for a in argv] or sorted(
+        (ROOT / "lessons").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb")
+    )
+    for path in paths:
+        print(f"{path.name}: executed in {execute(path):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
