@@ -15,6 +15,7 @@ Introduced in lesson 01.
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 
@@ -23,6 +24,15 @@ import numpy as np
 
 class CheckFailed(AssertionError):
     """An exercise answer is not right yet; the message says why and gives a hint."""
+
+
+def reference(module: str = "model"):
+    """A freshly reloaded ``course_utils.<module>``, for computing expected answers.
+
+    Reloading re-executes the module's source, which undoes anything a notebook may have
+    patched onto it (``course_utils.model.softmax = lambda z: ...``).
+    """
+    return importlib.reload(importlib.import_module(f"course_utils.{module}"))
 
 
 def fail(what: str, hint: str) -> None:

@@ -45,18 +45,32 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
 
 
+def ends_with_a_value(source: str) -> bool:
+    """True if the cell's last statement is an expression whose value Jupyter would display.
+
+    Calls to ``print`` and to the course's ``check_*`` functions return None and display nothing.
+    """
+    last = ast.parse(source).body[-1]
+    if not isinstance(last, ast.Expr):
+        return False
+    func = getattr(last.value, "func", None)
+    name = getattr(func, "id", None) or getattr(func, "attr", "")
+    return not (isinstance(last.value, ast.Call) and (name == "print" or name.startswith("check_")))
+
+
+def test_the_value_rule_itself():
+    assert ends_with_a_value("x = 1\nx == 1")
+    assert not ends_with_a_value("assert f(1) == 2")
+    assert not ends_with_a_value("check_softmax(softmax)")
+    assert ends_with_a_value("np.allclose(a, b)")
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
-def test_graded_cells_end_with_a_statement_not_an_expression(path):
-    # nbgrader would read an expression's value as partial credit (TOOLCHAIN_NOTES §3).
+def test_graded_cells_end_with_a_statement_not_a_value(path):
+    # nbgrader reads a displayed value of a test cell as partial credit (TOOLCHAIN_NOTES §3).
     for cell in cells(path):
         if nbgrader_meta(cell).get("grade") and cell["cell_type"] == "code":
-            tree = ast.parse("".join(cell["source"]))
-            assert (
-                tree.body
-                and not isinstance(tree.body[-1], ast.Expr)
-                or isinstance(getattr(tree.body[-1], "value", None), ast.Call)
-                and getattr(tree.body[-1].value.func, "id", "") == "print"
-            ), nbgrader_meta(cell)["grade_id"]
+            assert not ends_with_a_value("".join(cell["source"])), nbgrader_meta(cell)["grade_id"]
 
 
 @pytest.fixture(scope="module")
