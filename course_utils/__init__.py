@@ -29,7 +29,7 @@ from .model import (
 )
 from .optimizers import OPTIMIZERS, GradientDescent
 from .sweep import failing_batch_sizes, phase_grid, smallest_failing_batch_size, sweep
-from .training import TrainConfig, TrainResult, batch_indices, run, train
+from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, train
 
 __all__ = [
     "DTYPES",
@@ -43,6 +43,7 @@ __all__ = [
     "GradientDescent",
     "LossAndGradient",
     "MnistData",
+    "StepRecord",
     "TrainConfig",
     "TrainResult",
     "batch_indices",

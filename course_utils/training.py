@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,6 +134,26 @@ def batch_indices(num_examples: int, batch_size: int, seed: int = 0) -> Iterator
         start += batch_size
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    """What one training step computed, handed to an ``observe`` callback of :func:`train`.
+
+    The arrays are the loop's own (``weights`` and ``bias`` after the update): copy what you keep.
+    Introduced in lesson 02.
+    """
+
+    step: int
+    batch: np.ndarray  # indices into the training set
+    logits: np.ndarray
+    probabilities: np.ndarray
+    loss: np.floating
+    grad_logits: np.ndarray
+    grad_weights: np.ndarray
+    grad_bias: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+
+
 def _first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
     if not np.isfinite(logits).all():
         return "logits"
@@ -159,6 +179,7 @@ def train(
     epsilon: float = DEFAULT_EPSILON,
     flush_subnormals: bool = True,
     optimizer: str = "gradient_descent",
+    observe: Callable[[StepRecord], None] | None = None,
 ) -> TrainResult:
     """Train softmax regression ``y = softmax(xW + b)`` from zero weights, as the 2015 tutorial did.
 
@@ -180,6 +201,9 @@ def train(
         compatible", the default); ``False`` shows numpy's IEEE behaviour.
     optimizer : str
         The update rule; plain ``"gradient_descent"`` as in the tutorial.
+    observe : callable(StepRecord) or None
+        Called after every step with everything the step computed (for measurements such as the
+        gradient norm or the largest logit gap per step). Not called after the run has stopped.
 
     Returns
     -------
@@ -204,10 +228,12 @@ def train(
         flush_subnormals=flush_subnormals,
         optimizer=optimizer,
     )
-    return run(data, config)
+    return run(data, config, observe=observe)
 
 
-def run(data: MnistData, config: TrainConfig) -> TrainResult:
+def run(
+    data: MnistData, config: TrainConfig, observe: Callable[[StepRecord], None] | None = None
+) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
     check_batch_fits(config.batch_size, len(data.train_labels))
     dt = np.dtype(config.dtype)
@@ -241,6 +267,21 @@ def run(data: MnistData, config: TrainConfig) -> TrainResult:
             with np.errstate(over="ignore", invalid="ignore"):
                 grads = [x.T @ result.grad_logits, result.grad_logits.sum(axis=0)]
                 optimizer.update(params, grads, state)
+            if observe is not None:
+                observe(
+                    StepRecord(
+                        step,
+                        idx,
+                        logits,
+                        result.probabilities,
+                        result.loss,
+                        result.grad_logits,
+                        grads[0],
+                        grads[1],
+                        weights,
+                        bias,
+                    )
+                )
             if first_step is None:
                 first_stage = _first_nonfinite_stage(logits, result.loss, grads, params)
                 if first_stage is not None:

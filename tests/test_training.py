@@ -109,3 +109,12 @@ def test_bad_input_names_the_argument_and_what_is_allowed(data, kwargs, error, m
 def test_numpy_scalars_are_accepted(data):
     assert TrainConfig(batch_size=np.int64(10), learning_rate=np.float32(0.01)).batch_size == 10
     assert train(data, batch_size=np.int64(100), steps=1, dtype=np.float32).config.dtype == "float32"
+
+
+def test_observe_sees_every_step_until_the_run_stops(data):
+    seen = []
+    result = train(
+        data, batch_size=1000, steps=40, observe=lambda r: seen.append((r.step, float(r.loss)))
+    )
+    assert [s for s, _ in seen] == list(range(result.first_nonfinite_step + 1))
+    assert [v for _, v in seen][:3] == [float(v) for v in result.losses[:3]]
