@@ -146,12 +146,18 @@ def loss_and_gradient(
     return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
 
 
-def predict(images: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Predicted class per row; ``-1`` where the logits are not finite (counted as wrong)."""
+def predict(
+    images: np.ndarray, weights: np.ndarray, bias: np.ndarray, *, flush: bool = True
+) -> np.ndarray:
+    """Predicted class per row, ``argmax(softmax(xW + b))`` as the tutorial's ``tf.argmax(y, 1)``.
+
+    Rows whose logits are not finite get ``-1``, so that NaN predictions count as wrong.
+    """
     with np.errstate(invalid="ignore", over="ignore"):
         logits = images @ weights + bias
-    predictions = logits.argmax(axis=1)
-    predictions[~np.isfinite(logits).all(axis=1)] = -1
+        finite = np.isfinite(logits).all(axis=1)
+        predictions = softmax(logits, flush=flush).argmax(axis=1)
+    predictions[~finite] = -1
     return predictions
 
 

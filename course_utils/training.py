@@ -290,7 +290,9 @@ def run(
                 # NaN/inf weights make every later logit, and so every later loss, NaN:
                 # the remaining entries of ``losses`` already hold NaN.
                 break
-        predictions = predict(data.test_images.astype(dt, copy=False), weights, bias)
+        predictions = predict(
+            data.test_images.astype(dt, copy=False), weights, bias, flush=config.flush_subnormals
+        )
     accuracy = float(np.mean(predictions == data.test_labels))
     weights.flags.writeable = False
     bias.flags.writeable = False
