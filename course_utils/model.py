@@ -25,6 +25,7 @@ LOSSES = ("naive", "epsilon", "stable")
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64")
 DEFAULT_EPSILON = 1e-10
+ONEDNN_EXP_FLOOR = np.float32(2.0**-125)  # oneDNN's float32 exp gives 0 below this
 
 
 def flush_subnormals(a: np.ndarray) -> np.ndarray:
@@ -50,11 +51,14 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
-    """Row-wise softmax as TensorFlow's ``Softmax`` op computes it.
+    """Softmax over the last axis (the classes), as TensorFlow's ``Softmax`` op computes it.
 
     The row maximum is subtracted before ``exp`` so that large logits cannot overflow; the
     result is ``exp(z - max) * (1 / sum)`` (TensorFlow multiplies by the reciprocal of the sum).
-    With ``flush=True`` subnormal results become exactly 0, as on TensorFlow's CPU kernels.
+    With ``flush=True`` subnormal results become exactly 0, as on TensorFlow's CPU kernels, and
+    in float32 so does every ``exp`` below ``2**-125`` (TensorFlow's x86 builds run this op on
+    oneDNN, whose ``exp`` stops there): a class is given probability exactly 0 once its logit
+    trails the largest by ``125 ln 2`` ≈ 86.64 (``float_limits().softmax_zero_gap``).
 
     Examples
     --------
@@ -62,11 +66,16 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
     np.float32(0.1)
     """
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
     exps = np.exp(shifted)
     if flush:
         flush_subnormals(exps)
-    probabilities = exps * np.reciprocal(exps.sum(axis=1, keepdims=True))
+        if exps.dtype == np.float32:
+            # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
+            # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
+            # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
+            exps[exps < ONEDNN_EXP_FLOOR] = 0
+    probabilities = exps * np.reciprocal(exps.sum(axis=-1, keepdims=True))
     if flush:
         flush_subnormals(probabilities)
     return probabilities
@@ -94,8 +103,8 @@ def loss_and_gradient(
 
     Parameters
     ----------
-    logits : ndarray, shape (batch, classes)
-    onehot : ndarray, same shape and dtype, one 1 per row
+    logits : ndarray, shape (batch, classes), or (runs, batch, classes) for a stack of runs
+    onehot : ndarray, same dtype, shape (batch, classes) or that of ``logits``, one 1 per row
     loss : {"naive", "epsilon", "stable"}
         ``naive``: ``-sum(y * log(p))``, the 2015 tutorial; ``epsilon``: ``-sum(y * log(p + eps))``;
         ``stable``: ``sum(logsumexp(z) - z . y)``, as ``softmax_cross_entropy_with_logits``.
@@ -109,20 +118,21 @@ def loss_and_gradient(
     Returns
     -------
     LossAndGradient
-        ``loss`` is a scalar of the input dtype; it may be ``nan`` or ``inf``, never an exception.
+        ``loss`` is a scalar of the input dtype (one per run for a stack); it may be ``nan`` or
+        ``inf``, never an exception.
     """
     dtype = logits.dtype
-    batch = logits.shape[0]
+    batch = logits.shape[-2]
     # d(loss)/d(per-example loss): 1 for a sum, 1/B for a mean (tf.reduce_mean's gradient).
     scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         if loss == "stable":
-            shifted = logits - logits.max(axis=1, keepdims=True)
+            shifted = logits - logits.max(axis=-1, keepdims=True)
             exps = np.exp(shifted)
             if flush:
                 flush_subnormals(exps)
-            sums = exps.sum(axis=1, keepdims=True)
-            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=1)
+            sums = exps.sum(axis=-1, keepdims=True)
+            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=-1)
             probabilities = exps * np.reciprocal(sums)
             if flush:
                 flush_subnormals(probabilities)
@@ -131,17 +141,19 @@ def loss_and_gradient(
         else:
             probabilities = softmax(logits, flush=flush)
             inside_log = probabilities if loss == "naive" else probabilities + dtype.type(epsilon)
-            per_example = -(onehot * np.log(inside_log)).sum(axis=1)
+            per_example = -(onehot * np.log(inside_log)).sum(axis=-1)
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
             if flush:
                 flush_subnormals(grad_p)
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
-            grad_logits = (grad_p - (grad_p * probabilities).sum(axis=1, keepdims=True)) * probabilities
+            grad_logits = (
+                grad_p - (grad_p * probabilities).sum(axis=-1, keepdims=True)
+            ) * probabilities
         if flush:
             flush_subnormals(grad_logits)
-        total = per_example.sum(dtype=dtype)
+        total = per_example.sum(axis=-1, dtype=dtype)
         value = total if reduction == "sum" else total / dtype.type(batch)
     return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
 
@@ -151,12 +163,13 @@ def predict(
 ) -> np.ndarray:
     """Predicted class per row, ``argmax(softmax(xW + b))`` as the tutorial's ``tf.argmax(y, 1)``.
 
-    Rows whose logits are not finite get ``-1``, so that NaN predictions count as wrong.
+    Rows whose logits are not finite get ``-1``, so that NaN predictions count as wrong. A stack
+    of runs (``weights`` of shape (runs, 784, 10), ``bias`` (runs, 1, 10)) gives one row per run.
     """
     with np.errstate(invalid="ignore", over="ignore"):
         logits = images @ weights + bias
-        finite = np.isfinite(logits).all(axis=1)
-        predictions = softmax(logits, flush=flush).argmax(axis=1)
+        finite = np.isfinite(logits).all(axis=-1)
+        predictions = softmax(logits, flush=flush).argmax(axis=-1)
     predictions[~finite] = -1
     return predictions
 
@@ -173,37 +186,45 @@ class FloatLimits:
     exp_underflow_gap_flushed: float  # exp(-gap) < smallest normal: 0 with flush-to-zero
     exp_underflow_gap_ieee: float  # exp(-gap) rounds to 0 even with subnormals
     reciprocal_overflow_gap: float  # p = exp(-gap) is so small that 1/p overflows to inf
+    softmax_zero_gap: float  # softmax(...) gives a class exactly 0, TensorFlow-compatible
 
 
 def _smallest_gap(dtype: np.dtype, broken) -> float:
-    """Bisect for the smallest gap g (a value of ``dtype``) with ``broken(exp(-g))`` true."""
+    """Bisect for the smallest gap g (a value of ``dtype``) for which ``broken(g)`` is true."""
     lo, hi = dtype.type(1), dtype.type(1000)  # exp(-1) is fine, exp(-1000) is 0 in both types
     while True:
         mid = dtype.type((float(lo) + float(hi)) / 2)
         if mid in (lo, hi):
             return float(hi)
-        with np.errstate(under="ignore"):
-            value = np.exp(-mid)
-        lo, hi = (lo, mid) if broken(value) else (mid, hi)
+        lo, hi = (lo, mid) if broken(mid) else (mid, hi)
 
 
 def float_limits(dtype: str = "float32") -> FloatLimits:
-    """Measure the three logit gaps that matter for softmax in ``dtype``.
+    """Measure the logit gaps that matter for softmax in ``dtype``.
 
     Examples
     --------
     >>> limits = float_limits("float32")
-    >>> 87 < limits.exp_underflow_gap_flushed < limits.reciprocal_overflow_gap < 89
+    >>> 86 < limits.softmax_zero_gap < limits.exp_underflow_gap_flushed < limits.reciprocal_overflow_gap < 89
     True
     """
     dt = np.dtype(check_choice("dtype", dtype, DTYPES))
     tiny = np.finfo(dt).tiny
+
+    def exp_of(gap):
+        with np.errstate(under="ignore"):
+            return np.exp(-gap)
+
+    def lone_class_probability(gap):  # softmax of [0, -gap]: the trailing class
+        return softmax(np.array([[0, -gap]], dtype=dt))[0, 1]
+
     with np.errstate(over="ignore", divide="ignore"):
         return FloatLimits(
             dtype=dt.name,
-            exp_underflow_gap_flushed=_smallest_gap(dt, lambda v: v < tiny),
-            exp_underflow_gap_ieee=_smallest_gap(dt, lambda v: v == 0),
-            reciprocal_overflow_gap=_smallest_gap(dt, lambda v: np.isinf(np.reciprocal(v))),
+            exp_underflow_gap_flushed=_smallest_gap(dt, lambda g: exp_of(g) < tiny),
+            exp_underflow_gap_ieee=_smallest_gap(dt, lambda g: exp_of(g) == 0),
+            reciprocal_overflow_gap=_smallest_gap(dt, lambda g: np.isinf(np.reciprocal(exp_of(g)))),
+            softmax_zero_gap=_smallest_gap(dt, lambda g: lone_class_probability(g) == 0),
         )
 
 

@@ -124,3 +124,14 @@ def test_arithmetic_stays_in_the_input_dtype():
         for loss in ("naive", "epsilon", "stable"):
             result = loss_and_gradient(logits, onehot, loss=loss)
             assert result.loss.dtype == dtype and result.grad_logits.dtype == dtype
+
+
+def test_float32_softmax_gives_zero_below_onednns_exp_floor_as_tensorflow_does():
+    # TensorFlow 2.21's float32 softmax (oneDNN) returns exactly 0 for a class 86.7 below the
+    # largest logit, although exp(-86.7) = 2.2e-38 is a normal float.
+    logits = np.float32([[0.0, -86.7]])
+    assert softmax(logits, flush=True)[0, 1] == 0
+    assert softmax(logits, flush=False)[0, 1] > np.finfo(np.float32).tiny
+    assert softmax(np.float32([[0.0, -86.6]]), flush=True)[0, 1] > 0
+    assert float_limits("float32").softmax_zero_gap == pytest.approx(125 * np.log(2), abs=1e-3)
+    assert softmax(np.float64([[0.0, -86.7]]), flush=True)[0, 1] > 0  # float64 runs on Eigen
