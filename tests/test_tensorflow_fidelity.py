@@ -1,0 +1,56 @@
+"""The numpy core fails at exactly the batch sizes where TensorFlow itself fails (COURSE_SPEC §4).
+
+``tests/data/tensorflow_outcomes_sample.json`` was written by ``tools/compare_tensorflow.py``, which
+ran the 2015 tutorial's graph in TensorFlow 2.21 (TF1 graph mode, one thread) on the bundled sample
+in the order of ``batch_indices``. TensorFlow is not needed to run this test; rerun that tool to
+refresh the file when the data or the batching rule changes.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from course_utils import load_mnist, sweep
+
+RECORD = json.loads((Path(__file__).parent / "data" / "tensorflow_outcomes_sample.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def table():
+    data = load_mnist("sample")
+    assert data.fingerprint == RECORD["data_sha256"], (
+        "the sample changed: rerun tools/compare_tensorflow.py"
+    )
+    settings = RECORD["settings"]
+    sizes = sorted(int(b) for b in RECORD["outcomes"])
+    return sweep(
+        data,
+        batch_size=sizes,
+        learning_rate=settings["learning_rate"],
+        steps=settings["steps"],
+        seed=settings["seed"],
+        loss=settings["loss"],
+        reduction=settings["reduction"],
+        dtype=settings["dtype"],
+        progress=False,
+    )
+
+
+def test_every_batch_size_fails_or_survives_as_in_tensorflow_at_the_same_step(table):
+    mismatches = []
+    for row in table:
+        expected = RECORD["outcomes"][str(row["batch_size"])]["first_nonfinite_step"]
+        got = None if row["first_nonfinite_step"] < 0 else int(row["first_nonfinite_step"])
+        if got != expected:
+            mismatches.append((int(row["batch_size"]), expected, got))
+    assert not mismatches, f"(batch size, TensorFlow's first non-finite step, ours): {mismatches}"
+    assert sum(row["diverged"] for row in table) > 0 and sum(~table["diverged"]) > 0
+
+
+def test_surviving_runs_reach_tensorflows_test_accuracy(table):
+    for row in table[~table["diverged"]]:
+        expected = RECORD["outcomes"][str(row["batch_size"])]["test_accuracy"]
+        assert round(float(row["test_accuracy"]), 4) == pytest.approx(expected, abs=0.0011), row[
+            "batch_size"
+        ]
