@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab lessons
+	$(PY) -m course_utils lab
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -5,6 +5,7 @@ not see a full MNIST that the developer happens to have cached, nor reuse a run 
 """
 
 import os
+import sys
 import tempfile
 
 _scratch = tempfile.mkdtemp(prefix="batch205-tests-")
@@ -16,3 +17,7 @@ for variable, folder in {
 }.items():
     os.environ[variable] = os.path.join(_scratch, folder)
     os.makedirs(os.environ[variable], exist_ok=True)
+
+# nbgrader calls `alembic` as a command: make the venv's scripts findable even when pytest was
+# started as `.venv/bin/python -m pytest` without activating the venv.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")

@@ -12,9 +12,12 @@ c.CourseDirectory.course_id = "batch205"
 c.Execute.timeout = int(os.environ.get("BATCH205_CELL_TIMEOUT", "120"))
 # A deleted test cell is put back from the database and graded, instead of silently dropped.
 c.OverwriteCells.add_missing_cells = True
-# Feedback must not reveal the hidden tests (nbgrader shows them by default).
+# Feedback must not reveal the hidden tests (nbgrader shows them by default), neither in the cells
+# nor in the code lines that a traceback of a failing test prints (ShortTracebacks keeps only
+# the check's message: what is wrong and a hint).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "course_utils.grading.ShortTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

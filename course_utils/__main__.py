@@ -4,6 +4,9 @@ Commands
 --------
 fetch-data   download full MNIST into the cache (hash-checked; the only command that uses the network)
 info         which data set the lessons will use, and where the cache is
+lab          start JupyterLab on the lessons (what `make lab` runs); ARGS go to `jupyter lab`
+release      student versions of the lessons (no solutions, no hidden tests) into a folder
+grade        an instructor's batch: autograde submissions, feedback, grades.csv (nbgrader)
 """
 
 from __future__ import annotations
@@ -30,6 +33,39 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
+def start_lab(args: argparse.Namespace) -> int:
+    from . import lab
+
+    return lab.launch(args.lab_args)
+
+
+def release_lessons(args: argparse.Namespace) -> int:
+    from . import grading
+
+    for folder in grading.release(args.lessons, args.to, course=args.course, force=args.force):
+        print(f"student version written to {folder}")
+    return 0
+
+
+def grade_lesson(args: argparse.Namespace) -> int:
+    from . import grading
+
+    report = grading.grade(
+        args.lesson,
+        args.submissions,
+        course=args.course,
+        timeout=args.timeout,
+        grades_csv=args.csv,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(grading.summary_table(report.results))
+    print(f"feedback (html, hidden tests removed): {report.feedback}/<student>/{args.lesson}/")
+    if report.feedback_error:
+        print(f"error: {report.feedback_error}", file=sys.stderr)
+    print(f"grades of every graded lesson: {report.grades_csv}")
+    return 1 if report.feedback_error or any(r.error for r in report.results) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description="batch205 course tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +78,36 @@ def main(argv: list[str] | None = None) -> int:
     show = commands.add_parser("info", help="which data the lessons will use")
     show.add_argument("--data-dir")
     show.set_defaults(handler=info)
+    # "+" as prefix: every ARG, even --port=8889 or --help, is passed through to `jupyter lab`.
+    lab_parser = commands.add_parser(
+        "lab", prefix_chars="+", add_help=False, help="start JupyterLab on the lessons (make lab)"
+    )
+    lab_parser.add_argument("lab_args", nargs="*", metavar="ARGS")
+    lab_parser.set_defaults(handler=start_lab)
+    course_help = "folder with nbgrader_config.py and lessons/ (default: current folder or this repo)"
+    rel = commands.add_parser("release", help="student versions of lessons, for self-study")
+    rel.add_argument(
+        "lessons", nargs="*", metavar="LESSON", help="e.g. 01-naive-tutorial (default: all)"
+    )
+    rel.add_argument("--to", required=True, help="folder to write the lessons into")
+    rel.add_argument("--force", action="store_true", help="overwrite lesson folders already there")
+    rel.add_argument("--course", help=course_help)
+    rel.set_defaults(handler=release_lessons)
+    grd = commands.add_parser("grade", help="autograde one lesson's submissions with nbgrader")
+    grd.add_argument("lesson", metavar="LESSON", help="e.g. 01-naive-tutorial")
+    grd.add_argument(
+        "submissions",
+        metavar="SUBMISSIONS_DIR",
+        help="one <student>.ipynb or <student>/ folder per student (nbgrader's submitted/ works too)",
+    )
+    grd.add_argument(
+        "--timeout", type=int, help="seconds per cell (default 120 or $BATCH205_CELL_TIMEOUT)"
+    )
+    grd.add_argument(
+        "--csv", help="where to export the grades (default: grades.csv in the course folder)"
+    )
+    grd.add_argument("--course", help=course_help)
+    grd.set_defaults(handler=grade_lesson)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

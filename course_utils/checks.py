@@ -16,10 +16,16 @@ Introduced in lesson 01.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
+
+_INF = float("inf")
 
 
 class CheckFailed(AssertionError):
@@ -27,12 +33,26 @@ class CheckFailed(AssertionError):
 
 
 def reference(module: str = "model"):
-    """A freshly reloaded ``course_utils.<module>``, for computing expected answers.
+    """A pristine copy of ``course_utils.<module>``, for computing expected answers.
 
-    Reloading re-executes the module's source, which undoes anything a notebook may have
-    patched onto it (``course_utils.model.softmax = lambda z: ...``).
+    The module is executed afresh from its source file inside a new private package, together
+    with fresh copies of the course modules it imports. So nothing a notebook patched onto
+    ``course_utils.*`` reaches the reference, not even through a dependency
+    (``course_utils.model.loss_and_gradient = ...`` would survive a plain ``importlib.reload`` of
+    ``course_utils.training``), and the notebook's own modules and objects are left untouched.
     """
-    return importlib.reload(importlib.import_module(f"course_utils.{module}"))
+    folder = os.path.dirname(importlib.import_module("course_utils").__file__)
+    for name in [n for n in sys.modules if n == _REFERENCE or n.startswith(_REFERENCE + ".")]:
+        del sys.modules[name]
+    package = importlib.util.module_from_spec(
+        importlib.machinery.ModuleSpec(_REFERENCE, None, is_package=True)
+    )
+    package.__path__ = [folder]  # its submodules are the course's source files, run again
+    sys.modules[_REFERENCE] = package
+    return importlib.import_module(f"{_REFERENCE}.{module}")
+
+
+_REFERENCE = "_course_utils_reference"
 
 
 def fail(what: str, hint: str) -> None:
@@ -81,7 +101,8 @@ def assert_array_close(name, got, expected, *, rtol=1e-5, atol=1e-7, dtype=None,
             f"{name} should be a numpy array, got {type(got).__name__}.",
             hint or "return an np.ndarray.",
         )
-    expected = np.asarray(expected)
+    if type(expected) is not np.ndarray:  # a notebook may have patched np.asarray: avoid it
+        expected = np.array(expected)
     if got.shape != expected.shape:
         fail(
             f"{name} has shape {got.shape}, expected {expected.shape}.",
@@ -96,10 +117,1124 @@ def assert_array_close(name, got, expected, *, rtol=1e-5, atol=1e-7, dtype=None,
     want_values = np.ndarray.tolist(np.ndarray.ravel(expected.astype(np.float64)))
     for index, (g, w) in enumerate(zip(got_values, want_values, strict=True)):
         g, w = float(g), float(w)
-        same_special = (math.isnan(g) and math.isnan(w)) or (math.isinf(w) and g == w)
+        # Plain float comparisons, not math.isnan/isinf: a notebook can patch the math module,
+        # and reloading this module does not undo that (NaN is the one float unequal to itself).
+        same_special = (g != g and w != w) or (w in (_INF, -_INF) and g == w)
         if not same_special and not abs(g - w) <= atol + rtol * abs(w):
             where = np.unravel_index(index, got.shape)
             fail(
                 f"{name} differs at index {tuple(int(i) for i in where)}: got {g!r}, expected {w!r}.",
                 hint or "compare your formula with the one in the text, term by term.",
             )
+
+
+# --- lesson 01: softmax, the naive cross-entropy and its gradient ---
+
+
+def _softmax_cases(hidden: bool) -> list[np.ndarray]:
+    """Logits to try a learner's softmax on; the large ones overflow ``exp`` without the max shift."""
+    if not hidden:
+        return [
+            np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32),
+            np.array([[1000.0, 0.0, -1000.0], [-5.0, 800.0, 801.0]], dtype=np.float32),
+        ]
+    rng = np.random.default_rng(2015)
+    return [
+        rng.normal(0, 30, (6, 10)).astype(np.float32),
+        (rng.normal(0, 1, (4, 10)) + 700).astype(np.float64),
+        np.zeros((1, 10), dtype=np.float32),
+    ]
+
+
+def check_softmax(my_softmax, *, hidden: bool = False) -> None:
+    """Check a learner's row-wise softmax against the course's (types, dtype, large logits).
+
+    Introduced in lesson 01.
+    """
+    model = reference("model")
+    for logits in _softmax_cases(hidden):
+        before = logits.copy()
+        got = call_quietly(my_softmax, logits)
+        if not np.array_equal(np.asarray(logits).tolist(), before.tolist()):
+            fail(
+                "my_softmax changed its input array.",
+                "compute new arrays (z - z.max(...)) instead of modifying `logits` in place.",
+            )
+        expected = model.softmax(before, flush=False)
+        big = float(np.abs(before).max()) > 80
+        assert_array_close(
+            "my_softmax(logits)",
+            got,
+            expected,
+            rtol=1e-5,
+            atol=1e-7,
+            dtype=before.dtype,
+            hint=(
+                "exp of a large logit overflows to inf: subtract each row's maximum first "
+                "(z - z.max(axis=1, keepdims=True)); it does not change the result."
+                if big
+                else "exponentiate, then divide each row by its own sum (axis=1, keepdims=True)."
+            ),
+        )
+    ok("my_softmax matches the course's softmax, keeps the dtype and survives large logits.")
+
+
+def _cross_entropy_cases(hidden: bool):
+    """(probabilities, one-hot labels) pairs; the last has a probability of exactly 0."""
+    rng = np.random.default_rng(11 if hidden else 7)
+    model = reference("model")
+    batch = 7 if hidden else 4
+    dtype = np.float64 if hidden else np.float32
+    probabilities = model.softmax(rng.normal(0, 2, (batch, 10)).astype(dtype), flush=False)
+    onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
+    with_zero = probabilities.copy()
+    with_zero[0] = 0
+    with_zero[0, int(onehot[0].argmax())] = 1  # a confident, correct row: its other classes are 0
+    return [(probabilities, onehot), (with_zero, onehot)]
+
+
+def check_naive_cross_entropy(my_naive_cross_entropy, *, hidden: bool = False) -> None:
+    """Check ``-sum(y * log(p))`` summed over the batch, literally as the tutorial wrote it.
+
+    Introduced in lesson 01.
+    """
+    for probabilities, onehot in _cross_entropy_cases(hidden):
+        got = as_float(
+            "my_naive_cross_entropy(p, y)",
+            call_quietly(my_naive_cross_entropy, probabilities.copy(), onehot.copy()),
+            hint="return one number for the whole batch (a sum over examples and classes).",
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = float(
+                -(onehot.astype(np.float64) * np.log(probabilities.astype(np.float64))).sum()
+            )
+        if math.isnan(expected):
+            if not math.isnan(got):
+                fail(
+                    f"with a probability of exactly 0 for a wrong class you returned {got!r}; "
+                    "TensorFlow's -reduce_sum(y_ * log(y)) returns nan there.",
+                    "compute it literally: y * log(p) for every entry (0 * log(0) = 0 * -inf = nan), "
+                    "then sum. Do not select the target class or skip zeros: lesson 02 is about this nan.",
+                )
+            continue
+        batch = len(onehot)
+        if abs(got - expected / batch) <= 1e-5 * abs(expected / batch):
+            fail(
+                f"you returned {got!r}, the mean over the batch; the tutorial sums ({expected!r}).",
+                "use a sum (reduce_sum), not a mean.",
+            )
+        if abs(got + expected) <= 1e-5 * abs(expected):
+            fail(
+                f"you returned {got!r}: the sign is flipped.", "cross-entropy is -sum(y * log(p)) >= 0."
+            )
+        if not abs(got - expected) <= 1e-5 * abs(expected):
+            fail(
+                f"my_naive_cross_entropy returned {got!r}, expected {expected!r}.",
+                "multiply the one-hot labels by np.log(p) element-wise, sum everything, negate.",
+            )
+    ok("my_naive_cross_entropy sums -y*log(p) over the batch, nan included where TensorFlow had it.")
+
+
+def _naive_loss_float64(logits: np.ndarray, onehot: np.ndarray) -> float:
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-(onehot * log_p).sum())
+
+
+def central_differences(loss, logits: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Numerical gradient of ``loss(logits)`` by central differences, in float64.
+
+    Introduced in lesson 01.
+    """
+    logits = logits.astype(np.float64)
+    grad = np.zeros_like(logits)
+    for index in np.ndindex(logits.shape):
+        up, down = logits.copy(), logits.copy()
+        up[index] += h
+        down[index] -= h
+        grad[index] = (loss(up) - loss(down)) / (2 * h)
+    return grad
+
+
+def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
+    """Check the naive loss's gradient with respect to the logits (autodiff's chain rule).
+
+    Compared with central finite differences in float64, with ``loss_and_gradient`` in float32,
+    and on a row whose probability underflows to 0, where autodiff's ``-y/p`` gives nan.
+    Introduced in lesson 01.
+    """
+    model = reference("model")
+    rng = np.random.default_rng(5 if hidden else 3)
+    batch = 6 if hidden else 3
+    logits = rng.normal(0, 3 if hidden else 1, (batch, 10))
+    onehot = np.eye(10)[rng.integers(0, 10, batch)]
+    # 1. Float64 against finite differences of the loss: is it the gradient at all?
+    got = call_quietly(my_naive_gradient, logits.copy(), onehot.copy())
+    numerical = central_differences(lambda z: _naive_loss_float64(z, onehot), logits)
+    assert_array_close(
+        "my_naive_gradient(logits, y) in float64",
+        got,
+        numerical,
+        rtol=1e-4,
+        atol=1e-6,
+        dtype=np.float64,
+        hint="chain rule: g_p = -y / p, then g_z = p * (g_p - sum(g_p * p, axis=1, keepdims=True)); "
+        "sum over the batch, do not average.",
+    )
+    # 2. Float32 against the course's naive gradient (what train() uses).
+    z32, y32 = logits.astype(np.float32), onehot.astype(np.float32)
+    expected = model.loss_and_gradient(z32, y32, loss="naive", reduction="sum", flush=False)
+    got32 = call_quietly(my_naive_gradient, z32.copy(), y32.copy())
+    assert_array_close(
+        "my_naive_gradient(logits, y) in float32",
+        got32,
+        expected.grad_logits,
+        rtol=1e-4,
+        atol=1e-6,
+        dtype=np.float32,
+        hint="keep every constant in the input's dtype, so float32 in gives float32 out.",
+    )
+    # 3. A probability that underflows to exactly 0 (logit gap 200): autodiff's -y/p gives nan.
+    extreme = np.zeros((2, 10), dtype=np.float32)
+    extreme[0, 3] = 200
+    extreme[1, 1] = 200 if hidden else 50
+    targets = np.eye(10, dtype=np.float32)[[3, 1]]
+    expected = model.loss_and_gradient(extreme, targets, loss="naive", reduction="sum", flush=False)
+    got_extreme = call_quietly(my_naive_gradient, extreme.copy(), targets.copy())
+    if type(got_extreme) is np.ndarray and got_extreme.shape == extreme.shape:
+        got_nan = np.ndarray.tolist(np.isnan(got_extreme[0]).astype(np.int8))
+        if not any(got_nan):
+            fail(
+                "for a row whose probabilities underflow to exactly 0 your gradient is finite, but "
+                "the chain rule as autodiff runs it gives nan there (-y / p with p = 0).",
+                "compute g_p = -y / p and then the softmax backward pass; p - y is the fused form "
+                "of lesson 06, which is exactly what TensorFlow 2015 did not compute.",
+            )
+    assert_array_close(
+        "my_naive_gradient on a row with p == 0",
+        got_extreme,
+        expected.grad_logits,
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    ok("my_naive_gradient matches finite differences and course_utils, nan where autodiff had it.")
+
+
+# --- lesson 02: the failure ---
+
+
+def as_int(name: str, value, *, hint: str = "return a whole number.") -> int:
+    """``value`` as a Python int, accepting Python and numpy integers only (exact types)."""
+    if type(value) not in (int, np.int64, np.int32, np.intp):
+        fail(f"{name} should be a whole number, got {type(value).__name__}.", hint)
+    return int(value)
+
+
+def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = False) -> None:
+    """Check a search that returns a batch size B that fails while B - 1 works.
+
+    The learner's function is called as ``find_failing_batch_size(data, works, fails)`` with a
+    batch size that trains to the end and one that goes non-finite (tutorial settings otherwise).
+    The answer is checked by training at B and B - 1 with the course's own ``train``.
+    Introduced in lesson 02.
+    """
+    training = reference("training")
+    data = reference("data").load_mnist("auto")
+    brackets = [(100, 1000)] if hidden else [(100, 400)]
+    for works, fails in brackets:
+        found = as_int(
+            f"find_failing_batch_size(data, {works}, {fails})",
+            call_quietly(find_failing_batch_size, data, works, fails),
+            hint="return the batch size itself, e.g. `return int(fails)`.",
+        )
+        if not works < found <= fails:
+            fail(
+                f"find_failing_batch_size(data, {works}, {fails}) returned {found}, outside the "
+                f"bracket ({works}, {fails}].",
+                "keep `works` a size that trains and `fails` one that goes NaN; "
+                "move one of them to the midpoint each round.",
+            )
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            at = training.train(data, batch_size=found)
+            below = training.train(data, batch_size=found - 1)
+        if not at.diverged:
+            fail(
+                f"you returned {found}, but training at batch size {found} stays finite "
+                f"(test accuracy {at.test_accuracy:.3f}).",
+                "a size fails when train(data, batch_size=B).diverged is True; return the "
+                "failing end of your final bracket.",
+            )
+        if below.diverged:
+            fail(
+                f"you returned {found}, but {found - 1} fails too, so {found} is not a boundary.",
+                "stop only when fails - works == 1, and return `fails`.",
+            )
+    ok(f"your search returns a batch size that fails while the one below it trains ({data.name}).")
+
+
+def check_first_loss(first_loss, *, hidden: bool = False) -> None:
+    """Check ``first_loss(batch_size)``: the loss of step 0, computed in float32, against ``train``.
+
+    Introduced in lesson 02.
+    """
+    training = reference("training")
+    data = reference("data").load_sample()  # the first loss does not depend on the images
+    sizes = [17, 333, 1024] if hidden else [205, 100]
+    for batch_size in sizes:
+        got_value = call_quietly(first_loss, batch_size)
+        if type(got_value) is not np.float32:
+            fail(
+                f"first_loss({batch_size}) returned a {type(got_value).__name__}; the model works "
+                "in float32, so the answer should be a np.float32.",
+                "build the per-example losses as float32 (np.float32(0.1), np.log) and sum them.",
+            )
+        got = float(got_value)
+        expected = float(training.train(data, batch_size=batch_size, steps=1).losses[0])
+        ln10 = math.log(10)
+        if abs(got - ln10) < 1e-3 and batch_size > 1:
+            fail(
+                f"first_loss({batch_size}) = {got!r} is the loss of one example.",
+                "the tutorial's reduce_sum adds the losses of all examples in the batch.",
+            )
+        if abs(got - batch_size) < 1e-3 * batch_size:
+            fail(
+                f"first_loss({batch_size}) = {got!r}: that is B·log10(10).",
+                "np.log is the natural logarithm, the one the loss uses.",
+            )
+        # Relative 1e-5: float32 sums in another order (a loop, TensorFlow's reduction) differ
+        # from numpy's pairwise sum by a few dozen ulps; a wrong formula is far off.
+        if not abs(got - expected) <= 1e-5 * abs(expected):
+            fail(
+                f"first_loss({batch_size}) returned {got!r}, the model's first loss is {expected!r}.",
+                "with W = 0 and b = 0 every logit is 0, so every class has probability 0.1; "
+                "the loss of one example is -log(0.1).",
+            )
+    ok("first_loss(B) equals the first loss train() records: B·ln 10, in float32.")
+
+
+# --- lesson 05: epsilon ---
+
+
+def _loss_and_gradient_answer(name: str, answer, dtype) -> tuple[float, np.ndarray]:
+    """Unpack a learner's ``(loss, grad_logits)`` pair, checking its types."""
+    if type(answer) is not tuple or len(answer) != 2:
+        fail(
+            f"{name} should return a pair (loss, grad_logits), got {type(answer).__name__}.",
+            "end your function with `return loss, grad_logits`.",
+        )
+    loss = as_float(
+        f"the loss returned by {name}",
+        answer[0],
+        hint="return one number for the whole batch: a sum over examples, e.g. `.sum()` of an array.",
+    )
+    grad = answer[1]
+    if type(grad) is not np.ndarray:
+        fail(f"the gradient returned by {name} should be a numpy array.", "return grad_logits itself.")
+    if grad.dtype != np.dtype(dtype):
+        fail(
+            f"the gradient returned by {name} has dtype {grad.dtype}, expected {np.dtype(dtype)}.",
+            "keep every constant in the input's dtype, e.g. logits.dtype.type(epsilon).",
+        )
+    return loss, grad
+
+
+def _extreme_rows(dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose probabilities underflow: wrong and certain, right and certain, and in between."""
+    logits = np.zeros((3, 10), dtype=dtype)
+    logits[0, 0] = 100  # target 3 has p = exp(-100): exactly 0 once flushed
+    logits[1, 1] = 100  # target 1 has p = 1; every other class has p = 0
+    logits[2, 5] = 20  # target 2 has p = exp(-20) = 2e-9, above epsilon: still pulled
+    return logits, np.eye(10, dtype=dtype)[[3, 1, 2]]
+
+
+def check_epsilon_loss_and_gradient(my_epsilon_loss_and_gradient, *, hidden: bool = False) -> None:
+    """Check ``-sum(y * log(p + epsilon))`` and its gradient through the unfused chain rule.
+
+    The learner's function is called as ``f(logits, onehot, epsilon)`` and must return
+    ``(loss, grad_logits)``, summed over the batch, in the input's dtype.
+    Introduced in lesson 05.
+    """
+    model = reference("model")
+    rng = np.random.default_rng(55 if hidden else 5)
+    dtype = np.float64 if hidden else np.float32
+    batch = 7 if hidden else 4
+    random_logits = rng.normal(0, 2, (batch, 10)).astype(dtype)
+    random_onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
+    cases = [(random_logits, random_onehot, 1e-10), (*_extreme_rows(np.float32), 1e-10)]
+    if hidden:  # a large epsilon changes every gradient, so p - y cannot pass for it
+        cases.append((random_logits, random_onehot, 1e-3))
+    for logits, onehot, epsilon in cases:
+        name = "my_epsilon_loss_and_gradient"
+        answer = call_quietly(my_epsilon_loss_and_gradient, logits.copy(), onehot.copy(), epsilon)
+        loss, grad = _loss_and_gradient_answer(name, answer, logits.dtype)
+        expected = model.loss_and_gradient(
+            logits, onehot, loss="epsilon", reduction="sum", epsilon=epsilon, flush=True
+        )
+        want = float(expected.loss)
+        if loss != loss or loss in (_INF, -_INF):
+            fail(
+                f"{name} returned the loss {loss!r} (epsilon={epsilon:g}).",
+                "a probability that underflowed to 0 gives log(0) = -inf and 0 * -inf = nan: "
+                "add epsilon inside the log, np.log(p + epsilon).",
+            )
+        if abs(loss - want / len(logits)) <= 1e-5 * abs(want / len(logits)) and len(logits) > 1:
+            fail(
+                f"{name} returned the mean loss {loss!r}; the tutorial sums ({want!r}).", "use .sum()."
+            )
+        if not abs(loss - want) <= 1e-5 * abs(want):
+            fail(
+                f"{name} returned the loss {loss!r}, expected {want!r} (epsilon={epsilon:g}).",
+                "loss = -(onehot * np.log(p + epsilon)).sum(), with p = softmax(logits).",
+            )
+        values = np.ndarray.tolist(np.ndarray.ravel(grad.astype(np.float64)))
+        if any(v != v or v in (_INF, -_INF) for v in values):
+            fail(
+                f"{name} returned a non-finite gradient (epsilon={epsilon:g}).",
+                "the point of epsilon is 1/(p + epsilon) instead of 1/p: use p + epsilon in the "
+                "log-gradient too, g_p = -y / (p + epsilon).",
+            )
+        if grad.shape == (3, 10) and logits.shape[0] == 3 and float(grad[0, 3]) < -0.5:
+            fail(
+                f"for an example whose target probability is exactly 0 your gradient pulls the "
+                f"target logit by {float(grad[0, 3])!r}: that is the stable loss's p - y.",
+                "follow autodiff through log(p + epsilon): g_p = -y / (p + epsilon), then the "
+                "softmax backward pass g_z = p * (g_p - sum(g_p * p)), which multiplies by p = 0.",
+            )
+        assert_array_close(
+            f"the gradient of {name} (epsilon={epsilon:g})",
+            grad,
+            expected.grad_logits,
+            rtol=1e-4,
+            atol=1e-6,
+            hint="g_p = -y / (p + epsilon); g_z = p * (g_p - (g_p * p).sum(axis=1, keepdims=True)).",
+        )
+    ok(f"{name} matches the course's epsilon loss: finite everywhere, zero where p(target) = 0.")
+
+
+EPSILON_SEARCH_CANDIDATES = tuple(range(200, 501, 25))
+EPSILON_SEARCH_STEPS = 300
+# Different but equally valid ways to run the same training (sweep's stacked runs, another BLAS
+# build) can change the last bits and so a handful of the 1000 test predictions; a tolerance of
+# 10 test images keeps such an answer right. On the bundled sample the gaps are either below 0.01
+# or above 0.09, so this tolerance cannot turn a wrong batch size into a right one.
+EPSILON_SEARCH_TOLERANCE = 0.01
+
+
+def _accuracy_gap(batch_size: int, *, cached: bool) -> float:
+    """Stable minus epsilon test accuracy at ``batch_size`` (summed loss, lr 0.01, 300 steps)."""
+    data = reference("data").load_mnist("auto")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if cached:
+            table = reference("sweep").sweep(
+                data,
+                batch_size=batch_size,
+                loss=["epsilon", "stable"],
+                steps=EPSILON_SEARCH_STEPS,
+                progress=False,
+            )
+            accuracy = {str(row["loss"]): float(row["test_accuracy"]) for row in table}
+        else:
+            training = reference("training")
+            accuracy = {
+                loss: training.train(
+                    data, batch_size=batch_size, loss=loss, steps=EPSILON_SEARCH_STEPS
+                ).test_accuracy
+                for loss in ("epsilon", "stable")
+            }
+    return accuracy["stable"] - accuracy["epsilon"]
+
+
+def check_epsilon_breaking_batch_size(batch_size, *, hidden: bool = False) -> None:
+    """Check the smallest candidate batch size at which epsilon loses > 5 points against stable.
+
+    Candidates are ``range(200, 501, 25)``; both losses are summed, lr 0.01, 300 steps. The check
+    measures the gaps itself: the visible check every candidate up to the answer (through the
+    sweep's run cache), the hidden one the answer and the candidate before it, without the cache.
+    Introduced in lesson 05.
+    """
+    answer = as_int(
+        "epsilon_breaking_batch_size",
+        batch_size,
+        hint="assign the batch size itself, e.g. `epsilon_breaking_batch_size = 275`.",
+    )
+    candidates = list(EPSILON_SEARCH_CANDIDATES)
+    if answer not in candidates:
+        fail(
+            f"{answer} is not one of the candidates {candidates[0]}, {candidates[1]}, …, {candidates[-1]}.",
+            "loop over CANDIDATES in order and stop at the first size whose gap exceeds 0.05.",
+        )
+    threshold, tolerance = 0.05, EPSILON_SEARCH_TOLERANCE
+    index = candidates.index(answer)
+    below = candidates[max(0, index - 1) : index] if hidden else candidates[:index]
+    gap = _accuracy_gap(answer, cached=not hidden)
+    if not gap > threshold - tolerance:
+        fail(
+            f"at B={answer} epsilon loses only {100 * gap:.1f} points against stable (not more than 5).",
+            "compare the two test accuracies at each candidate: stable minus epsilon > 0.05.",
+        )
+    for smaller in below:
+        smaller_gap = _accuracy_gap(smaller, cached=not hidden)
+        if smaller_gap > threshold + tolerance:
+            fail(
+                f"at B={smaller}, a smaller candidate, epsilon already loses "
+                f"{100 * smaller_gap:.1f} points: {answer} is not the first.",
+                "go through the candidates from the smallest and stop at the first that loses > 5 points.",
+            )
+    ok(f"at B={answer} epsilon training loses {100 * gap:.1f} points; no smaller candidate loses 5.")
+
+
+# --- lesson 06: stable logits ---
+
+
+def check_logsumexp(my_logsumexp, *, hidden: bool = False) -> None:
+    """Check a row-wise ``log(sum(exp(z)))`` that survives logits of ±1000.
+
+    Must return one value per row (shape ``(batch,)``) in the input's dtype.
+    Introduced in lesson 06.
+    """
+    cases = [
+        np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32),
+        np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -1000.0]], dtype=np.float32),
+    ]
+    if hidden:
+        rng = np.random.default_rng(606)
+        cases += [
+            rng.normal(0, 300, (5, 10)).astype(np.float64),
+            np.array([[-1000.0, -1001.0, -1002.0, -1003.0]], dtype=np.float32),
+            np.full((2, 10), 1000.0, dtype=np.float32),
+        ]
+    for logits in cases:
+        got = call_quietly(my_logsumexp, logits.copy())
+        wide = logits.astype(np.float64)
+        top = wide.max(axis=1)
+        expected = top + np.log(np.exp(wide - top[:, None]).sum(axis=1))
+        if type(got) is np.ndarray and got.shape == (len(logits), 1):
+            fail(
+                f"my_logsumexp returned shape {got.shape}; expected one value per row, {expected.shape}.",
+                "drop the kept axis at the end (e.g. `[:, 0]` or sum without keepdims).",
+            )
+        big = float(np.abs(logits).max()) >= 1000
+        assert_array_close(
+            "my_logsumexp(logits)",
+            got,
+            expected.astype(logits.dtype),
+            rtol=1e-6,
+            atol=1e-6,
+            dtype=logits.dtype,
+            hint=(
+                "exp(1000) overflows and exp(-1000) underflows: use logsumexp(z) = m + "
+                "log(sum(exp(z - m))) with m the row maximum."
+                if big
+                else "log of the sum over each row (axis=1) of exp(z)."
+            ),
+        )
+    ok("my_logsumexp is right and finite for logits of ±1000.")
+
+
+def _stable_loss_float64(logits: np.ndarray, onehot: np.ndarray) -> float:
+    top = logits.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return float((lse - (logits * onehot).sum(axis=1)).sum())
+
+
+def check_stable_loss_and_gradient(my_stable_loss_and_gradient, *, hidden: bool = False) -> None:
+    """Check ``sum(logsumexp(z) - z·y)`` and its fused gradient ``p - y`` (summed over the batch).
+
+    Compared with central finite differences in float64, with the course's ``stable`` loss in
+    float32, and on logits of ±1000.
+    Introduced in lesson 06.
+    """
+    model = reference("model")
+    name = "my_stable_loss_and_gradient"
+    rng = np.random.default_rng(66 if hidden else 6)
+    batch = 6 if hidden else 3
+    logits = rng.normal(0, 3, (batch, 10))
+    onehot = np.eye(10)[rng.integers(0, 10, batch)]
+    # 1. Float64 against finite differences: is the gradient the derivative of the loss?
+    loss, grad = _loss_and_gradient_answer(
+        name, call_quietly(my_stable_loss_and_gradient, logits.copy(), onehot.copy()), np.float64
+    )
+    want = _stable_loss_float64(logits, onehot)
+    if abs(loss - want / batch) <= 1e-6 * abs(want / batch):
+        fail(f"{name} returned the mean loss {loss!r}; sum over the batch ({want!r}).", "use .sum().")
+    if not abs(loss - want) <= 1e-6 * abs(want):
+        fail(
+            f"{name} returned the loss {loss!r}, expected {want!r}.",
+            "per example: logsumexp(z) - (z * y).sum(); then sum over the batch.",
+        )
+    numerical = central_differences(lambda z: _stable_loss_float64(z, onehot), logits)
+    assert_array_close(
+        f"the gradient of {name} in float64",
+        grad,
+        numerical,
+        rtol=1e-5,
+        atol=1e-7,
+        hint="the fused gradient is softmax(z) - y, one row per example, not averaged.",
+    )
+    # 2. Float32, with logits of ±1000 and a wrong-and-certain example: finite, and p - y.
+    extreme = np.zeros((3, 10), dtype=np.float32)
+    extreme[0, 0], extreme[0, 3] = 1000, -1000  # target 3: wrong by a gap of 2000
+    extreme[1, 1] = 1000 if not hidden else 3e4  # target 1: right and certain
+    extreme[2] = rng.normal(0, 1, 10).astype(np.float32) - (1000 if hidden else 0)
+    targets = np.eye(10, dtype=np.float32)[[3, 1, 2]]
+    expected = model.loss_and_gradient(extreme, targets, loss="stable", reduction="sum", flush=False)
+    loss32, grad32 = _loss_and_gradient_answer(
+        name, call_quietly(my_stable_loss_and_gradient, extreme.copy(), targets.copy()), np.float32
+    )
+    want32 = float(expected.loss)
+    if loss32 != loss32 or loss32 in (_INF, -_INF):
+        fail(
+            f"{name} returned the loss {loss32!r} for logits of ±1000.",
+            "never take log(softmax(z)): compute logsumexp(z) with the row maximum subtracted.",
+        )
+    if not abs(loss32 - want32) <= 1e-5 * abs(want32):
+        fail(
+            f"{name} returned the loss {loss32!r} for logits of ±1000, expected {want32!r}.",
+            "logsumexp(z) = m + log(sum(exp(z - m))) with m the row maximum, in the input's dtype.",
+        )
+    assert_array_close(
+        f"the gradient of {name} for logits of ±1000",
+        grad32,
+        expected.grad_logits,
+        rtol=1e-4,  # float32 logits near ±1000 carry only ~5 significant digits of their differences
+        atol=1e-6,
+        dtype=np.float32,
+        hint="softmax with the row maximum subtracted, minus the one-hot labels: finite at any logit.",
+    )
+    ok(f"{name} matches finite differences and stays finite for logits of ±1000.")
+
+
+# --- lesson 07: optimizers ---
+
+
+def _adam_by_hand(param, grad, m, v, t, lr, beta1, beta2, epsilon):
+    """Adam's step written out in Python floats, one coordinate at a time (TensorFlow's formula)."""
+    lr_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+    new_m = [beta1 * a + (1 - beta1) * g for a, g in zip(m, grad, strict=True)]
+    new_v = [beta2 * b + (1 - beta2) * g * g for b, g in zip(v, grad, strict=True)]
+    new_param = [
+        p - lr_t * a / (math.sqrt(b) + epsilon) for p, a, b in zip(param, new_m, new_v, strict=True)
+    ]
+    return new_param, new_m, new_v
+
+
+def _three_arrays(name: str, result) -> tuple:
+    if type(result) not in (tuple, list) or len(result) != 3:
+        fail(
+            f"{name} should return three arrays (new_param, new_m, new_v), got {type(result).__name__}"
+            + (f" of length {len(result)}" if type(result) in (tuple, list) else "")
+            + ".",
+            "end with `return new_param, new_m, new_v`.",
+        )
+    return tuple(result)
+
+
+def check_adam_update(my_adam_update, *, hidden: bool = False) -> None:
+    """Check ``my_adam_update(param, grad, m, v, t, lr, beta1, beta2, epsilon)`` -> (param, m, v).
+
+    First against Adam's first step worked out by hand, then step by step against the course's
+    :class:`~course_utils.Adam` (TensorFlow's ApplyAdam kernel). Introduced in lesson 07.
+    """
+    optimizers = reference("optimizers")
+    # 1. The first step, by hand: every coordinate with a gradient moves by about lr.
+    param = [0.5, -1.0, 2.0, 0.25]
+    grad = [0.1, -20.0, 0.0, 3.0] if not hidden else [1e-3, 7.0, -0.5, 0.0]
+    lr = 0.001 if not hidden else 0.01
+    dtype = np.float32 if not hidden else np.float64
+    args = [np.array(a, dtype=dtype) for a in (param, grad, [0.0] * 4, [0.0] * 4)]
+    got = _three_arrays(
+        "my_adam_update",
+        call_quietly(my_adam_update, *[a.copy() for a in args], 1, lr, 0.9, 0.999, 1e-8),
+    )
+    want = _adam_by_hand(param, grad, [0.0] * 4, [0.0] * 4, 1, lr, 0.9, 0.999, 1e-8)
+    for label, value in zip(("new_param", "new_m", "new_v"), got, strict=True):
+        if type(value) is np.ndarray and value.dtype != dtype:
+            fail(
+                f"{label} has dtype {value.dtype}, but the inputs were {np.dtype(dtype)}.",
+                "np.sqrt of a Python number gives a float64 scalar, which turns float32 arrays into "
+                "float64: compute the scalar lr_t with math.sqrt or ** 0.5 instead.",
+            )
+    assert_array_close(
+        "new_m after the first step",
+        got[1],
+        want[1],
+        dtype=dtype,
+        hint="m = beta1 * m + (1 - beta1) * grad (m starts at 0, so the first m is 0.1 * grad).",
+    )
+    assert_array_close(
+        "new_v after the first step",
+        got[2],
+        want[2],
+        dtype=dtype,
+        hint="v = beta2 * v + (1 - beta2) * grad**2.",
+    )
+    if type(got[0]) is np.ndarray and got[0].shape == (4,):
+        moved = [
+            g - p for g, p in zip(np.ndarray.tolist(got[0].astype(np.float64)), param, strict=True)
+        ]
+        wanted = [w - p for w, p in zip(want[0], param, strict=True)]
+        if all(abs(d + w) <= 1e-6 + 1e-4 * abs(w) for d, w in zip(moved, wanted, strict=True) if w):
+            fail(
+                "your step has the right size but the wrong sign: it climbs the loss.",
+                "subtract the step: param - lr_t * m / (sqrt(v) + epsilon).",
+            )
+        ratios = [abs(d / w) for d, w in zip(moved, wanted, strict=True) if abs(w) > 1e-9]
+        no_correction = math.sqrt(1 - 0.999) / (1 - 0.9)  # what lr_t / lr should be at t = 1
+        if ratios and all(abs(r * no_correction - 1) < 1e-2 for r in ratios):
+            fail(
+                "your first step is about 3.16 times Adam's: the bias correction is missing.",
+                "use lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t), with t = 1 for the first step.",
+            )
+    assert_array_close(
+        "new_param after the first step",
+        got[0],
+        want[0],
+        rtol=1e-5,
+        atol=1e-8,
+        dtype=dtype,
+        hint="param - lr_t * m / (sqrt(v) + epsilon), with lr_t = lr * sqrt(1 - beta2**t) / "
+        "(1 - beta1**t); subtract (the step goes against the gradient).",
+    )
+    # 2. Several steps against the package's Adam, feeding back the learner's own m and v.
+    rng = np.random.default_rng(77 if hidden else 7)
+    dtype = np.float32  # float32 here in both modes: it catches float64 scalars creeping in
+    shape = (3, 5) if hidden else (6,)
+    settings = dict(learning_rate=0.003, beta1=0.8, beta2=0.99, epsilon=1e-7) if hidden else {}
+    adam = optimizers.Adam(**settings) if hidden else optimizers.Adam(0.001)
+    start = 5 if hidden else 1
+    reference_param = rng.normal(size=shape).astype(dtype)
+    state = adam.init([reference_param])
+    state["m"][0][...] = rng.normal(size=shape) * (start > 1)
+    state["v"][0][...] = rng.random(size=shape) * (start > 1)
+    state["beta1_power"] = dtype(adam.beta1) ** start
+    state["beta2_power"] = dtype(adam.beta2) ** start
+    mine = [reference_param.copy(), state["m"][0].copy(), state["v"][0].copy()]
+    for t in range(start, start + 3):
+        g = (rng.normal(size=shape) * 10.0 ** rng.integers(-3, 3, size=shape)).astype(dtype)
+        adam.update([reference_param], [g.copy()], state)
+        got = _three_arrays(
+            "my_adam_update",
+            call_quietly(
+                my_adam_update,
+                mine[0].copy(),
+                g.copy(),
+                mine[1].copy(),
+                mine[2].copy(),
+                t,
+                adam.learning_rate,
+                adam.beta1,
+                adam.beta2,
+                adam.epsilon,
+            ),
+        )
+        for label, value, expected in zip(
+            ("param", "m", "v"), got, (reference_param, state["m"][0], state["v"][0]), strict=True
+        ):
+            assert_array_close(
+                f"new_{label} at step t={t}",
+                value,
+                expected,
+                rtol=1e-4,
+                atol=1e-7,
+                dtype=dtype,
+                hint="use t (1 for the first step) in the bias correction, and keep the input dtype "
+                "(build constants with param.dtype.type or np.float32).",
+            )
+        mine = [np.array(v) for v in got]
+    ok("my_adam_update matches Adam's first step by hand and the course's Adam step after step.")
+
+
+SURVIVAL_SETTING = {"batch_size": 100, "learning_rate": 0.1, "loss": "naive", "reduction": "mean"}
+"""The setting of lesson 07's survival exercise (every optimizer at the same learning rate)."""
+
+
+def _names(name: str, answer) -> set:
+    if type(answer) not in (set, frozenset, list, tuple):
+        fail(
+            f"{name} should be a set of optimizer names, got {type(answer).__name__}.",
+            'write it like {"adam", "ftrl"} (names as in OPTIMIZERS).',
+        )
+    names = set()
+    for item in answer:
+        if type(item) is not str:
+            fail(
+                f"{name} should contain names (str), found a {type(item).__name__}.",
+                'use the names of OPTIMIZERS, e.g. "gradient_descent".',
+            )
+        names.add(str.__str__(item))
+    return names
+
+
+def check_survivors(survivors, *, hidden: bool = False) -> None:
+    """Check the set of optimizers that stay finite for 1000 steps in :data:`SURVIVAL_SETTING`.
+
+    The truth is measured here with ``sweep`` (cached on disk, so a learner's own identical
+    sweep makes this instant). Introduced in lesson 07.
+    """
+    optimizers = reference("optimizers")
+    names = _names("survivors", survivors)
+    unknown = sorted(names - set(optimizers.OPTIMIZERS))
+    if unknown:
+        fail(
+            f"{', '.join(map(repr, unknown))} is not an optimizer name.",
+            f"choose among {', '.join(map(repr, optimizers.OPTIMIZERS))}.",
+        )
+    data = reference("data").load_mnist("auto")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        table = reference("sweep").sweep(
+            data, optimizer=list(optimizers.OPTIMIZERS), progress=False, **SURVIVAL_SETTING
+        )
+    truth = {str(row["optimizer"]) for row in table if not row["diverged"]}
+    missing, extra = truth - names, names - truth
+    if missing or extra:
+        fail(
+            f"not quite: {len(extra)} of your names went NaN and {len(missing)} optimizer(s) that "
+            "stayed finite are missing.",
+            "measure it: sweep(data, optimizer=list(OPTIMIZERS), batch_size=100, learning_rate=0.1, "
+            'reduction="mean") and keep the names whose row has diverged == False.',
+        )
+    ok(
+        f"right: {', '.join(sorted(truth))} stay finite at learning rate 0.1 with reduce_mean ({data.name})."
+    )
+
+
+# --- lesson 08: capstone ---
+
+CAPSTONE_SETUP = {"batch_size": 500, "learning_rate": 0.005, "optimizer": "rmsprop_decay0.9"}
+"""The colleague's broken run of lesson 08's final exercise (naive loss, sum, float32 otherwise)."""
+
+DIAGNOSES = ("overshooting", "log(0)")
+"""The answers the diagnosis exercise accepts."""
+
+_FIXABLE = ("learning_rate", "loss", "reduction", "dtype", "epsilon", "flush_subnormals")
+
+
+def _diagnose(result) -> str:
+    """Name the cause of a run's NaN from its loss trace: "finite", "overshooting" or "log(0)".
+
+    Overshooting: steps too large from the start, so the run goes non-finite within its first
+    50 steps. log(0): the loss first fell below a quarter of its starting value (the model was
+    learning) and only after 100 or more steps did a probability underflow to 0. Runs in between
+    are "unclear". Introduced in lesson 08.
+    """
+    if result.first_nonfinite_step is None:
+        return "finite"
+    step = result.first_nonfinite_step
+    before = result.losses[:step].astype(np.float64)
+    if step < 50:
+        return "overshooting"
+    if step >= 100 and float(before.min()) < 0.25 * float(result.losses[0]):
+        return "log(0)"
+    return "unclear"
+
+
+def check_diagnosis(my_diagnosis, *, hidden: bool = False) -> None:
+    """Check the diagnosis of :data:`CAPSTONE_SETUP`'s failure (one of :data:`DIAGNOSES`).
+
+    The visible check only checks the form of the answer; the hidden one measures the run and
+    compares. Introduced in lesson 08.
+    """
+    if type(my_diagnosis) is not str or str.__str__(my_diagnosis) not in DIAGNOSES:
+        fail(
+            f"my_diagnosis should be one of {', '.join(map(repr, DIAGNOSES))}, got {my_diagnosis!r}.",
+            "copy one of the two strings exactly.",
+        )
+    answer = str.__str__(my_diagnosis)
+    if not hidden:
+        ok(f"{answer!r} is a valid diagnosis; the hidden test checks whether it is the right one.")
+        return
+    data = reference("data").load_mnist("auto")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result = reference("training").train(data, **CAPSTONE_SETUP)
+    truth = _diagnose(result)
+    if answer != truth:
+        fail(
+            f"the colleague's run is not a case of {answer!r}.",
+            "look at when it went NaN and at what the loss did before: rising within a few steps, "
+            "or falling for hundreds of steps first?",
+        )
+    ok(f"right: {truth}.")
+
+
+def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
+    """Check a repaired version of :data:`CAPSTONE_SETUP`: same batch size and optimizer, no NaN
+    in 1000 steps and a test accuracy of at least 0.88 (hidden: also with another seed).
+
+    Introduced in lesson 08.
+    """
+    if type(my_fixed_setup) is not dict:
+        fail(
+            f"my_fixed_setup should be a dict of train() arguments, got {type(my_fixed_setup).__name__}.",
+            'start from dict(CAPSTONE_SETUP) and change what you need, e.g. setup["loss"] = ...',
+        )
+    setup = {}
+    for key, value in dict.items(my_fixed_setup):
+        if type(key) is not str:
+            fail(
+                "my_fixed_setup's keys should be argument names (str).", "use train()'s argument names."
+            )
+        setup[str.__str__(key)] = value
+    for key in ("batch_size", "optimizer"):
+        if key in setup and (
+            type(setup[key]) is not type(CAPSTONE_SETUP[key]) or setup[key] != CAPSTONE_SETUP[key]
+        ):
+            fail(
+                f"the colleague needs {key}={CAPSTONE_SETUP[key]!r}; you changed it to {setup[key]!r}.",
+                f"keep {key} and fix the run with the other settings.",
+            )
+    other = sorted(set(setup) - set(_FIXABLE) - {"batch_size", "optimizer"})
+    if other:
+        fail(
+            f"my_fixed_setup may not set {', '.join(other)}.",
+            f"change only {', '.join(_FIXABLE)}; steps stay 1000 and the seed is the grader's.",
+        )
+    arguments = {**CAPSTONE_SETUP, **{k: setup[k] for k in _FIXABLE if k in setup}}
+    data = reference("data").load_mnist("auto")
+    training = reference("training")
+    for seed in (1,) if hidden else (0,):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                result = training.train(data, seed=seed, **arguments)
+            except (TypeError, ValueError) as error:
+                fail(f"train() rejected my_fixed_setup: {error}", "use values train() accepts.")
+        if result.diverged:
+            fail(
+                f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
+                f"step {result.first_nonfinite_step}).",
+                "which cause did you diagnose? Pick the fix that removes that cause.",
+            )
+        if result.test_accuracy < 0.88:
+            fail(
+                f"with seed {seed} the fixed run stays finite but reaches only "
+                f"{result.test_accuracy:.3f} test accuracy (at least 0.88 needed).",
+                "a fix that hides the NaN is not enough if it stops the model from learning; "
+                "check the learning rate for the loss and reduction you chose.",
+            )
+    ok(f"fixed: no NaN and test accuracy {result.test_accuracy:.3f} with seed {seed} ({data.name}).")
+
+
+# --- lesson 03: gradient scaling ---
+
+
+def _gradient_norm_cases(hidden: bool):
+    """(images, onehot, weights, bias) batches: zero weights, then weights that have trained."""
+    data = reference("data").load_sample()
+    training = reference("training")
+    dtype = np.float64 if hidden else np.float32
+    sizes = (37, 300) if hidden else (100, 205)
+    trained = training.train(data, steps=7 if hidden else 3, dtype=np.dtype(dtype).name)
+    cases = []
+    for size, (weights, bias) in zip(
+        sizes,
+        [(np.zeros((784, 10), dtype), np.zeros(10, dtype)), (trained.weights, trained.bias)],
+        strict=True,
+    ):
+        start = 1000 if hidden else 0
+        images = data.train_images[start : start + size].astype(dtype)
+        onehot = np.eye(10, dtype=dtype)[data.train_labels[start : start + size]]
+        cases.append((images, onehot, np.array(weights, dtype), np.array(bias, dtype)))
+    return cases
+
+
+def _summed_gradient_norms(images, onehot, weights, bias) -> tuple[float, float, int]:
+    """(norm of the whole summed gradient, norm of its weight part, batch size), in float64."""
+    model = reference("model")
+    x = images.astype(np.float64)
+    logits = x @ weights.astype(np.float64) + bias.astype(np.float64)
+    grad_logits = model.loss_and_gradient(logits, onehot.astype(np.float64), loss="stable").grad_logits
+    grad_w, grad_b = x.T @ grad_logits, grad_logits.sum(axis=0)
+    weight_part = float(np.sqrt((grad_w * grad_w).sum()))
+    return float(np.sqrt(weight_part**2 + (grad_b * grad_b).sum())), weight_part, len(x)
+
+
+def check_gradient_norm(my_gradient_norm, *, hidden: bool = False) -> None:
+    """Check ``my_gradient_norm(images, onehot, weights, bias)``: the norm of the summed gradient.
+
+    The expected value is ``sqrt(|dL/dW|^2 + |dL/db|^2)`` for the tutorial's summed cross-entropy
+    (finite here, so the naive and the fused gradient agree), computed in float64.
+    Introduced in lesson 03.
+    """
+    for images, onehot, weights, bias in _gradient_norm_cases(hidden):
+        got = as_float(
+            "my_gradient_norm(images, onehot, weights, bias)",
+            call_quietly(my_gradient_norm, images.copy(), onehot.copy(), weights.copy(), bias.copy()),
+            hint="return one number, e.g. float(np.sqrt(...)).",
+        )
+        expected, weight_part, batch = _summed_gradient_norms(images, onehot, weights, bias)
+        near = [abs(got - value) <= 1e-4 * abs(value) for value in (expected / batch, weight_part)]
+        if near[0]:
+            fail(
+                f"you returned {got!r}, the norm of the *mean* gradient; the summed loss's is "
+                f"{expected!r} ({batch} times larger).",
+                "the tutorial's loss is reduce_sum: add the gradients of the examples, do not average.",
+            )
+        if near[1]:
+            fail(
+                f"you returned {got!r}, the norm of dL/dW alone.",
+                "include the bias: sqrt(sum(dW**2) + sum(db**2)), with db = (p - y).sum(axis=0).",
+            )
+        if not abs(got - expected) <= 1e-4 * abs(expected):
+            fail(
+                f"my_gradient_norm returned {got!r} for a batch of {batch}, expected {expected!r}.",
+                "dL/dz = p - y (one row per example), dL/dW = images.T @ (p - y), "
+                "dL/db = (p - y).sum(axis=0); p = softmax(images @ weights + bias).",
+            )
+    ok("my_gradient_norm gives the norm of the summed gradient, weights and bias together.")
+
+
+# Scans of the exercise "predict the smallest failing batch size" (lesson 03): each size trains
+# SCAN_STEPS steps (every failure measured in the lesson came within its first dozen steps), from
+# the size where lr·B = 1 upward (every product lr·B* measured in the lesson is above 1.6).
+SCAN_STEPS = 20
+PREDICTION_TOLERANCE = 0.2
+
+
+def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
+    """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
+
+    Introduced in lesson 03.
+    """
+    data = reference("data").load_mnist("auto")
+    reference("model")
+    reference("training")
+    sweeps = reference("sweep")
+    start = math.ceil(1.0 / learning_rate)
+    stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for first in range(start, stop, 16):
+            table = sweeps.sweep(
+                data,
+                batch_size=list(range(first, min(first + 16, stop))),
+                learning_rate=learning_rate,
+                steps=SCAN_STEPS,
+                progress=False,
+            )
+            failing = table["batch_size"][table["diverged"]].tolist()
+            if failing:
+                return failing[0]
+    return None
+
+
+def check_failing_batch_size_prediction(predict, *, hidden: bool = False) -> None:
+    """Check ``predict(learning_rate)`` against a measured scan, within ±20 %.
+
+    Introduced in lesson 03.
+    """
+    rates = (0.012, 0.025) if hidden else (0.007,)
+    for learning_rate in rates:
+        guess = as_int(
+            f"predict_smallest_failing_batch_size({learning_rate})",
+            call_quietly(predict, learning_rate),
+            hint="return a whole number, e.g. int(round(c / learning_rate)).",
+        )
+        truth = measured_smallest_failing_batch_size(learning_rate)
+        if truth is None:  # pragma: no cover - would mean the model changed
+            fail(f"no batch size failed at learning rate {learning_rate}.", "tell the course authors.")
+        if not abs(guess - truth) <= PREDICTION_TOLERANCE * truth:
+            direction = "small" if guess < truth else "large"
+            fail(
+                f"at learning rate {learning_rate} you predicted {guess}; the scan measured "
+                f"{truth}, so your prediction is {abs(guess - truth) / truth:.0%} too {direction} "
+                f"(±{PREDICTION_TOLERANCE:.0%} accepted).",
+                "use the products lr·B* measured in the lesson: B* ≈ c / lr. A prediction that does "
+                "not change with the learning rate cannot be right at every rate.",
+            )
+        ok(
+            f"learning rate {learning_rate}: you predicted {guess}, the scan measured {truth} "
+            f"({(guess - truth) / truth:+.0%})."
+        )
+
+
+# --- lesson 04: mean reduction ---
+
+BATCH_FREE_STEPS = 300
+BATCH_FREE_ACCURACY = 0.85
+
+
+def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = False) -> None:
+    """Check a (reduction, learning rate) pair that trains well at a small and a large batch size.
+
+    Trains ``BATCH_FREE_STEPS`` steps at B = 100 and B = 2000 (hidden: 50 and 1000) with the naive
+    float32 loss and requires no NaN and a test accuracy of at least ``BATCH_FREE_ACCURACY``.
+    Introduced in lesson 04.
+    """
+    if type(reduction) is not str or reduction not in ("sum", "mean"):
+        fail(
+            f"MY_REDUCTION should be the string 'sum' or 'mean', got {reduction!r}.",
+            "write MY_REDUCTION = 'mean'.",
+        )
+    if reduction != "mean":
+        fail(
+            "this exercise asks you to switch the reduction: MY_REDUCTION is still 'sum'.",
+            "with 'sum' the step grows with B; set MY_REDUCTION = 'mean'.",
+        )
+    lr = as_float(
+        "MY_LEARNING_RATE", learning_rate, hint="write a number, e.g. MY_LEARNING_RATE = 0.3."
+    )
+    if not 0 < lr < 1e6:
+        fail(f"MY_LEARNING_RATE = {lr!r} is not a usable learning rate.", "choose a positive number.")
+    data = reference("data").load_mnist("auto")
+    reference("model")
+    training = reference("training")
+    for batch_size in (50, 1000) if hidden else (100, 2000):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            result = training.train(
+                data,
+                batch_size=batch_size,
+                learning_rate=lr,
+                reduction="mean",
+                steps=BATCH_FREE_STEPS,
+            )
+        if result.diverged:
+            fail(
+                f"at B = {batch_size} with lr {lr:g} the run went non-finite at step "
+                f"{result.first_nonfinite_step}.",
+                "the learning rate is too large: a mean-reduction step of lr times the mean gradient "
+                "still overshoots when lr is large; the tutorial's own step per example is 1.0.",
+            )
+        if result.test_accuracy < BATCH_FREE_ACCURACY:
+            fail(
+                f"at B = {batch_size} with lr {lr:g} the test accuracy after {BATCH_FREE_STEPS} "
+                f"steps is {result.test_accuracy:.3f}, below {BATCH_FREE_ACCURACY}.",
+                "the learning rate is too small to learn in that many steps; try values near 1.",
+            )
+    ok(
+        f"mean reduction with lr {lr:g} trains without NaN and above {BATCH_FREE_ACCURACY} "
+        f"accuracy at both batch sizes ({data.name})."
+    )
+
+
+def check_lr_mean_from_sum(lr_mean_from_sum, *, hidden: bool = False) -> None:
+    """Check ``lr_mean_from_sum(lr_sum, batch_size)``: the mean-reduction learning rate with the
+    same updates as summed-loss training at ``lr_sum``.
+
+    Introduced in lesson 04.
+    """
+    cases = [(0.0003, 4000), (0.02, 1), (0.005, 333)] if hidden else [(0.01, 100), (0.01, 205)]
+    for lr_sum, batch_size in cases:
+        got = as_float(
+            f"lr_mean_from_sum({lr_sum}, {batch_size})",
+            call_quietly(lr_mean_from_sum, lr_sum, batch_size),
+            hint="return a number.",
+        )
+        expected = lr_sum * batch_size
+        if batch_size > 1 and abs(got - lr_sum / batch_size) <= 1e-9 * (lr_sum / batch_size):
+            fail(
+                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r} = lr_sum / B: the "
+                "conversion the wrong way round.",
+                "a mean gradient is B times smaller than the sum, so its learning rate must be B "
+                "times larger to make the same step.",
+            )
+        if not abs(got - expected) <= 1e-9 * expected:
+            fail(
+                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r}, expected {expected!r}.",
+                "lr_sum · sum of gradients = lr_mean · (sum of gradients / B): solve for lr_mean.",
+            )
+    ok("lr_mean_from_sum turns a summed-loss learning rate into the equivalent mean-loss one.")

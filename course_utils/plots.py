@@ -71,3 +71,739 @@ def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> 
     ax.set_title(title or "Final test accuracy by batch size")
     ax.legend(fontsize="small", loc="lower left")
     return figure
+
+
+# --- lesson 01: the tutorial's digits and weights ---
+
+
+def plot_digits(images, labels, predictions, *, title: str | None = None) -> Figure:
+    """A row of 28×28 digits, each titled "label → prediction" (wrong ones in vermillion).
+
+    Introduced in lesson 01.
+    """
+    count = len(images)
+    figure = Figure(figsize=(1.1 * count, 1.6), layout="constrained")
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    for ax, image, label, guess in zip(axes, images, labels, predictions, strict=True):
+        ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        wrong = int(label) != int(guess)
+        ax.set_title(f"{int(label)} → {int(guess)}", color=COLORS[5] if wrong else "black", fontsize=10)
+        ax.set_axis_off()
+    figure.suptitle(title or "Test digits: true label → predicted label", fontsize=10)
+    return figure
+
+
+def plot_weight_images(weights, *, title: str | None = None) -> Figure:
+    """The ten columns of W as 28×28 maps: blue pixels vote for the class, red against.
+
+    Non-finite weights (a diverged run) are shown as a labelled empty panel.
+    Introduced in lesson 01.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    figure = Figure(figsize=(8.0, 3.6), layout="constrained")
+    axes = figure.subplots(2, 5)
+    finite = np.isfinite(weights)
+    scale = float(np.abs(weights[finite]).max()) if finite.any() else 1.0
+    scale = scale or 1.0
+    image = None
+    for digit, ax in enumerate(axes.flat):
+        column = weights[:, digit]
+        ax.set_axis_off()
+        if not np.isfinite(column).all():
+            ax.text(0.5, 0.5, "NaN", ha="center", va="center", color=COLORS[5], fontsize=14)
+            ax.set_title(f"class {digit}", fontsize=9)
+            continue
+        image = ax.imshow(column.reshape(28, 28), cmap="RdBu", vmin=-scale, vmax=scale)
+        ax.set_title(f"class {digit}", fontsize=9)
+    if image is not None:
+        figure.colorbar(image, ax=axes, shrink=0.8, label="weight (per unit of pixel ink)")
+    figure.suptitle(title or "Learned weights W[:, k] as 28×28 images", fontsize=10)
+    return figure
+
+
+# --- lesson 02: the failure ---
+
+
+def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
+    """Which batch sizes went NaN, one strip per sweep table: one cell per batch size.
+
+    ``tables`` maps a row label (e.g. "float32, flushed") to a sweep table over batch sizes. A
+    vermillion cell went NaN, a blue cell trained to the end; a lone size shows as a thin line.
+    Introduced in lesson 02.
+    """
+    from matplotlib.patches import Patch
+
+    figure, ax = new_figure(8.0, 0.9 + 0.5 * len(tables))
+    for row, table in enumerate(tables.values()):
+        colors = np.where(table["diverged"], NAN_MARKER["color"], COLORS[0])
+        ax.bar(table["batch_size"], 0.8, bottom=row - 0.4, width=1.0, color=colors, linewidth=0)
+    legend = [
+        Patch(color=COLORS[0], label="trains to the end"),
+        Patch(color=NAN_MARKER["color"], label="goes NaN"),
+    ]
+    ax.set_yticks(range(len(tables)), list(tables))
+    ax.set_ylim(-0.6, len(tables) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("batch size B (examples per step)")
+    ax.set_title(title or "Failing batch sizes form a ragged band, not a clean threshold")
+    ax.legend(handles=legend, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return figure
+
+
+def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, title=None) -> Figure:
+    """Largest logit gap ``max(z) - z_k`` seen in the first steps of each run, against batch size.
+
+    ``limits`` is a ``FloatLimits``: past ``softmax_zero_gap`` TensorFlow's float32 softmax gives a
+    class probability exactly 0; past ``reciprocal_overflow_gap`` even IEEE's ``1/p`` overflows (up
+    to the row's sum in ``p = exp(-gap) / sum``). With ``ylim=(low, high)`` the axis zooms in and
+    values outside are drawn on its edge (never dropped).
+    Introduced in lesson 02.
+    """
+    figure, ax = new_figure(8.0, 3.8)
+    batch_sizes = np.asarray(batch_sizes)
+    gaps = np.asarray(gaps, dtype=float)
+    if ylim is not None:
+        gaps = np.clip(gaps, *ylim)
+        ax.set_ylim(ylim[0] - 0.5, ylim[1] + 0.5)
+    diverged = np.asarray(diverged, dtype=bool)
+    ax.plot(batch_sizes, gaps, color=COLORS[7], lw=0.6, alpha=0.5)
+    ax.plot(batch_sizes[~diverged], gaps[~diverged], "o", ms=3, color=COLORS[0], label="trains")
+    ax.plot(batch_sizes[diverged], gaps[diverged], **{**NAN_MARKER, "markersize": 4}, label="goes NaN")
+    zero, ieee = limits.softmax_zero_gap, limits.reciprocal_overflow_gap
+    ax.axhline(
+        zero, color=COLORS[1], ls="--", label=f"TensorFlow's float32 softmax gives p = 0 ({zero:.2f})"
+    )
+    ax.axhline(ieee, color=COLORS[2], ls=":", label=f"IEEE float32: 1/p overflows to inf ({ieee:.2f})")
+    ax.set_xlabel("batch size B (examples per step)")
+    clipped = ", clipped to the axis" if ylim is not None else ""
+    ax.set_ylabel(f"largest logit gap (nats{clipped})")
+    ax.set_title(title or "A run fails when some logit gap crosses float32's limit")
+    ax.legend(fontsize="small", loc="lower right")
+    return figure
+
+
+# --- lesson 05: epsilon and clipping ---
+
+
+def plot_accuracy_by_variant(
+    batch_sizes, accuracies: dict, *, diverged: dict | None = None, title: str | None = None, ax=None
+) -> Figure:
+    """Final test accuracy against batch size (log axis), one line per loss variant.
+
+    ``accuracies`` maps a label (e.g. "epsilon, sum") to one accuracy per batch size; ``diverged``
+    maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
+    Introduced in lesson 05.
+    """
+    figure, ax = new_figure(7.2, 3.8) if ax is None else (ax.figure, ax)
+    sizes = np.asarray(batch_sizes)
+    diverged = diverged or {}
+    nan_label = "went NaN"
+    for color, (label, values) in zip(COLORS, accuracies.items(), strict=False):
+        values = np.asarray(values, dtype=float)
+        failed = np.asarray(diverged.get(label, np.zeros(len(sizes), bool)), dtype=bool)
+        shown = np.where(failed, np.nan, values)
+        ax.plot(sizes, shown, "o-", ms=4, lw=1.4, color=color, label=label)
+        if failed.any():
+            ax.plot(sizes[failed], np.zeros(failed.sum()), **NAN_MARKER, label=f"{label}: {nan_label}")
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
+    ax.minorticks_off()
+    ax.set_xlabel("batch size B (examples per step, log scale)")
+    ax.set_ylabel("test accuracy (fraction correct)")
+    ax.set_ylim(-0.05, 1.0)
+    ax.set_title(title or "Final test accuracy by batch size and loss")
+    ax.legend(fontsize="small", loc="lower left")
+    return figure
+
+
+def plot_gradient_trace(
+    trace, *, stable_accuracy: float | None = None, title: str | None = None
+) -> Figure:
+    """A :class:`~course_utils.variants.GradientTrace`: test accuracy and vanished gradients per step.
+
+    Left: test accuracy during training (and the stable loss's final accuracy, dashed). Right: the
+    percentage of each step's examples whose gradient row was exactly zero, and of those the
+    examples the model got wrong with certainty (target probability exactly 0).
+    Introduced in lesson 05.
+    """
+    figure = Figure(figsize=(9.6, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    result = trace.result
+    left.plot(trace.accuracy_steps, trace.accuracy, color=COLORS[0], lw=1.4, label=result.config.loss)
+    if stable_accuracy is not None:
+        left.axhline(stable_accuracy, color=COLORS[2], ls="--", label="stable loss, final")
+    if result.diverged:
+        left.plot([result.first_nonfinite_step + 1], [0], **NAN_MARKER, label="went NaN")
+    left.set_ylim(-0.05, 1.0)
+    left.set_xlabel("training step")
+    left.set_ylabel("test accuracy (fraction correct)")
+    left.legend(fontsize="small", loc="lower right")
+    steps = np.arange(1, len(trace.zero_rows) + 1)
+    right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
+    right.plot(
+        steps, 100 * trace.dead_rows, color=COLORS[5], lw=1.2, ls=":", label="… and p(target) = 0"
+    )
+    right.set_ylim(-2, 102)
+    right.set_xlabel("training step")
+    right.set_ylabel("examples in the batch (%)")
+    right.legend(fontsize="small", loc="upper right")
+    c = result.config
+    figure.suptitle(
+        title
+        or f"{c.loss} loss, ε={c.epsilon:.0e}, B={c.batch_size}: accuracy {result.test_accuracy:.3f}",
+        fontsize=11,
+    )
+    return figure
+
+
+# --- lesson 06: stable logits ---
+
+
+def _mark_nonfinite(ax, x, y, top: float, label: str | None) -> None:
+    """Draw non-finite values of ``y`` as red crosses at height ``top`` (never silently dropped)."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        shown = x[bad][:: max(1, bad.sum() // 12)]  # a dozen crosses mark the range
+        ax.plot(shown, np.full(len(shown), top), **NAN_MARKER, label=label)
+
+
+def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str | None = None) -> Figure:
+    """One example's loss and target gradient against its logit gap, naive vs epsilon vs stable.
+
+    ``curves`` is a :class:`~course_utils.variants.GapCurves`, ``limits`` a ``FloatLimits`` whose
+    gaps are drawn as vertical lines; ``gap`` marks the current slider value. NaN/inf values are
+    red crosses along the top of each panel.
+    Introduced in lesson 06.
+    """
+    figure = Figure(figsize=(9.6, 3.6), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    x = np.asarray(curves.gaps, dtype=float)
+    lines = [
+        ("naive  -log p", curves.naive_loss, curves.naive_gradient, COLORS[0], "-"),
+        (
+            f"epsilon  -log(p + {curves.epsilon:.0e})",
+            curves.epsilon_loss,
+            curves.epsilon_gradient,
+            COLORS[1],
+            "--",
+        ),
+        ("stable  logsumexp(z) - z·y", curves.stable_loss, curves.stable_gradient, COLORS[2], ":"),
+    ]
+    top_loss = float(x.max()) * 1.08
+    for label, loss, gradient, color, style in lines:
+        left.plot(
+            x, np.where(np.isfinite(loss), loss, np.nan), color=color, ls=style, lw=1.6, label=label
+        )
+        right.plot(x, np.where(np.isfinite(gradient), gradient, np.nan), color=color, ls=style, lw=1.6)
+    _mark_nonfinite(left, x, np.asarray(curves.naive_loss, float), top_loss, "naive loss is NaN/inf")
+    _mark_nonfinite(right, x, np.asarray(curves.naive_gradient, float), 0.1, "naive gradient is NaN")
+    for ax in (left, right):
+        for value, style, name in (
+            (limits.softmax_zero_gap, (0, (1, 1)), "softmax gives 0 (TensorFlow)"),
+            (limits.exp_underflow_gap_flushed, "--", "exp below smallest normal"),
+            (limits.reciprocal_overflow_gap, "-.", "1/p overflows"),
+            (limits.exp_underflow_gap_ieee, ":", "exp underflows (IEEE)"),
+        ):
+            ax.axvline(value, color=COLORS[7], ls=style, lw=0.8, label=f"{name}: {value:.2f}")
+        if gap is not None:
+            ax.axvline(gap, color=COLORS[3], lw=2, alpha=0.6, label=f"gap = {gap:g}")
+        ax.set_xlabel("logit gap max(z) − z_target (nats)")
+    left.set_ylim(-2, top_loss * 1.05)
+    left.set_ylabel("loss of the example (nats)")
+    left.legend(fontsize="x-small", loc="upper left")
+    right.set_ylim(-1.1, 0.2)
+    right.set_ylabel("∂loss/∂z_target")
+    right.legend(fontsize="x-small", loc="center")
+    flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
+    figure.suptitle(
+        title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
+        fontsize=11,
+    )
+    return figure
+
+
+def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figure:
+    """Loss per example (a summed loss divided by B) against step, for runs of any reduction.
+
+    Puts ``sum`` and ``mean`` runs on one scale; log y axis; NaN runs marked at their first
+    non-finite step.
+    Introduced in lesson 06.
+    """
+    figure, ax = new_figure(7.2, 3.6) if ax is None else (ax.figure, ax)
+    for color, result in zip(COLORS * 4, results, strict=False):
+        c = result.config
+        per_example = result.losses / (c.batch_size if c.reduction == "sum" else 1)
+        ax.plot(
+            np.arange(len(per_example)),
+            per_example,
+            color=color,
+            lw=1.0,
+            label=f"{c.loss}, {c.reduction}, B={c.batch_size}, lr={c.learning_rate:g}",
+        )
+        if result.diverged:
+            ax.plot([result.first_nonfinite_step], [1.0], **NAN_MARKER)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss per example (nats)")
+    ax.set_title(title or "Loss per example during training")
+    ax.legend(fontsize="small")
+    return figure
+
+
+def plot_accuracy_and_loss_by_variant(
+    batch_sizes,
+    accuracies: dict,
+    losses: dict,
+    *,
+    diverged: dict | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Two panels against batch size: final test accuracy, and a late loss per example (log scale).
+
+    ``accuracies`` and ``losses`` map a variant's label to one value per batch size (``losses`` may
+    hold fewer variants, e.g. only those that stay finite); ``diverged`` as in
+    :func:`plot_accuracy_by_variant`.
+    Introduced in lesson 06.
+    """
+    from matplotlib.ticker import NullLocator
+
+    figure = Figure(figsize=(10.0, 3.8), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_accuracy_by_variant(
+        batch_sizes, accuracies, diverged=diverged, title="Final test accuracy", ax=left
+    )
+    sizes = np.asarray(batch_sizes)
+    colors = dict(zip(accuracies, COLORS, strict=False))
+    for label, values in losses.items():
+        right.plot(sizes, values, "o-", ms=4, lw=1.4, color=colors.get(label, COLORS[7]), label=label)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
+    right.xaxis.set_minor_locator(NullLocator())
+    right.set_xlabel("batch size B (examples per step, log scale)")
+    right.set_ylabel("loss per example (nats)")
+    right.set_title("Loss per example, mean of the last 100 steps")
+    right.legend(fontsize="small", loc="upper left")
+    figure.suptitle(title or "Accuracy and late loss by batch size", fontsize=11)
+    return figure
+
+
+# --- lesson 07: optimizers (also used by lesson 08) ---
+
+
+def outcome_label(row) -> str:
+    """One sweep row as a short cell text: the test accuracy, or ``NaN@k`` with the first bad step.
+
+    Introduced in lesson 07.
+    """
+    if row["diverged"]:
+        return f"NaN@{int(row['first_nonfinite_step'])}"
+    return f"{float(row['test_accuracy']):.3f}"
+
+
+def _outcome_grid(tables: dict, column: str):
+    columns = sorted({v.item() for table in tables.values() for v in table[column]})
+    labels = np.full((len(tables), len(columns)), "", dtype=object)
+    accuracy = np.full((len(tables), len(columns)), np.nan)
+    for i, table in enumerate(tables.values()):
+        for row in table:
+            j = columns.index(row[column].item())
+            labels[i, j] = outcome_label(row)
+            accuracy[i, j] = np.nan if row["diverged"] else float(row["test_accuracy"])
+    return columns, labels, accuracy
+
+
+def format_outcome_table(tables: dict, *, column: str = "batch_size", header: str = "") -> str:
+    """A text table: one line per sweep table, one column per value of ``column``.
+
+    Cells hold the final test accuracy, or ``NaN@k`` where the run first went non-finite at step
+    ``k``; a missing combination is left blank. The text twin of :func:`plot_outcome_matrix`.
+    Introduced in lesson 07.
+    """
+    columns, labels, _ = _outcome_grid(tables, column)
+    width = max([len(header)] + [len(str(name)) for name in tables])
+    head = f"{header:<{width}}" + "".join(f"{str(c):>10}" for c in columns)
+    lines = [head]
+    for name, cells in zip(tables, labels, strict=True):
+        lines.append(f"{str(name):<{width}}" + "".join(f"{cell:>10}" for cell in cells))
+    return "\n".join(lines)
+
+
+def plot_outcome_matrix(
+    tables: dict, *, column: str = "batch_size", title: str | None = None, xlabel: str | None = None
+) -> Figure:
+    """Heatmap of final test accuracy: one row per sweep table, one column per value of ``column``.
+
+    Runs that went non-finite are grey cells labelled ``NaN@k`` (k = first non-finite step), so a
+    NaN is never mistaken for a low accuracy. Introduced in lesson 07.
+    """
+    columns, labels, accuracy = _outcome_grid(tables, column)
+    figure, ax = new_figure(3.2 + 1.1 * len(columns), 0.9 + 0.42 * len(tables))
+    from matplotlib import colormaps
+
+    cmap = colormaps["cividis"].with_extremes(bad="#DDDDDD")
+    image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
+    for (i, j), text in np.ndenumerate(labels):
+        nan = text.startswith("NaN")
+        light = not nan and text and float(text) < 0.6
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=NAN_MARKER["color"] if nan else ("white" if light else "black"),
+            fontweight="bold" if nan else "normal",
+        )
+    ax.set_xticks(range(len(columns)), [f"{c:g}" if isinstance(c, float) else str(c) for c in columns])
+    ax.set_yticks(range(len(tables)), [str(name) for name in tables])
+    ax.set_xlabel(xlabel or "batch size B (examples per step)")
+    figure.colorbar(image, ax=ax, label="test accuracy (grey: went NaN)", shrink=0.9)
+    ax.set_title(title or "Final test accuracy; NaN@k = first non-finite value at step k")
+    return figure
+
+
+def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=None) -> Figure:
+    """Largest logit gap (row max − row min) in the batch at each step, one line per run.
+
+    ``traces`` maps a label to a ``StepTrace`` (:func:`~course_utils.trace_steps`); a red cross
+    marks the step whose values first became non-finite. ``limit`` is the gap beyond which the
+    float32 softmax gives a probability of exactly 0 (``float_limits().softmax_zero_gap``), where
+    ``log(0)`` appears. Introduced in lesson 07.
+    """
+    figure, ax = new_figure(7.2, 3.8) if ax is None else (ax.figure, ax)
+    styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
+    for color, style, (label, trace) in zip(COLORS * 2, styles, traces.items(), strict=False):
+        steps = np.arange(len(trace.logit_gap))
+        ax.plot(steps, trace.logit_gap, color=color, ls=style, lw=1.2, label=label)
+        k = trace.first_nonfinite_step
+        if k is not None and k < len(trace.logit_gap):
+            ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
+    ax.plot([], [], **NAN_MARKER, label="first non-finite value")
+    ax.axhline(
+        limit, color=COLORS[7], ls="--", lw=1, label=f"float32 softmax gives p = 0 (gap {limit:.2f})"
+    )
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(0, max(len(t.logit_gap) for t in traces.values()))
+    ax.set_xlabel("training step (linear to 10, then logarithmic)")
+    ax.set_ylabel("largest logit gap in the batch")
+    ax.set_title(title or "Runs go NaN when the logit gap reaches the float32 limit")
+    ax.legend(fontsize="small", loc="upper left")
+    return figure
+
+
+def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figure:
+    """Two panels for one run (a ``StepTrace``): loss per example, and the largest logit gap.
+
+    Introduced in lesson 07.
+    """
+    figure = Figure(figsize=(9.0, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    result = trace.result
+    c = result.config
+    per_example = result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
+    left.plot(np.arange(len(per_example)), per_example, color=COLORS[0], lw=1)
+    if result.diverged:
+        step = result.first_nonfinite_step
+        before = per_example[: step + 1][np.isfinite(per_example[: step + 1])]
+        left.plot(
+            [step],
+            [before[-1] if len(before) else np.log(10)],
+            **NAN_MARKER,
+            label=f"non-finite {result.first_nonfinite} at step {step}",
+        )
+        left.legend(fontsize="small")
+    left.set_yscale("log")
+    left.set_xlabel("training step")
+    left.set_ylabel("cross-entropy per example (nats)")
+    left.set_title("Loss")
+    plot_logit_gaps({c.optimizer: trace}, limit, title="Largest logit gap", ax=right)
+    figure.suptitle(title or "", fontsize=10)
+    return figure
+
+
+# --- lesson 08: capstone ---
+
+
+def plot_phase_diagrams(
+    grids: dict, column_labels, *, xlabel: str = "learning rate", title: str | None = None
+) -> Figure:
+    """Side-by-side phase diagrams: batch size (rows) × learning-rate setting (columns) per variant.
+
+    ``grids`` maps a variant's name to a 2-D sweep table (rows: batch sizes, columns: the settings
+    named by ``column_labels``). Cells show the test accuracy; runs that went non-finite are grey
+    cells labelled ``NaN@k``. Introduced in lesson 08.
+    """
+    from matplotlib import colormaps
+
+    cmap = colormaps["cividis"].with_extremes(bad="#DDDDDD")
+    count = len(grids)
+    figure = Figure(
+        figsize=(1.2 + 3.0 * count, 1.5 + 0.42 * max(len(g) for g in grids.values())),
+        layout="constrained",
+    )
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    image = None
+    for ax, (name, grid) in zip(axes, grids.items(), strict=True):
+        accuracy = np.where(grid["diverged"], np.nan, grid["test_accuracy"])
+        image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        for (i, j), row in np.ndenumerate(grid):
+            text = outcome_label(row)
+            nan = bool(row["diverged"])
+            light = not nan and float(row["test_accuracy"]) < 0.6
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=NAN_MARKER["color"] if nan else ("white" if light else "black"),
+                fontweight="bold" if nan else "normal",
+            )
+        ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)
+        ax.set_yticks(range(grid.shape[0]), [str(int(b)) for b in grid["batch_size"][:, 0]])
+        ax.set_xlabel(xlabel)
+        ax.set_title(name, fontsize=9)
+    axes[0].set_ylabel("batch size B")
+    figure.colorbar(image, ax=list(axes), label="test accuracy (grey: went NaN)", shrink=0.9)
+    figure.suptitle(title or "Where each variant trains: batch size × learning rate", fontsize=10)
+    return figure
+
+
+# --- lesson 03: gradient scaling ---
+
+
+def plot_gradient_norms(
+    batch_sizes,
+    norms: dict,
+    *,
+    fit: bool = True,
+    log: bool = False,
+    ylabel: str = "‖gradient‖ of the summed loss",
+    title: str | None = None,
+    ax=None,
+) -> Figure:
+    """Gradient norm against batch size, one series per label, each with its straight-line fit.
+
+    ``norms`` maps a label (e.g. "initial weights") to one norm per batch size. With ``fit`` an
+    ordinary least-squares line ``norm = slope · B + intercept`` is drawn through each series;
+    on linear axes (the default) proportionality shows as a straight line, ``log=True`` uses
+    log–log axes instead (to compare series that span decades). Introduced in lesson 03.
+    """
+    figure, ax = new_figure(6.4, 3.8) if ax is None else (ax.figure, ax)
+    sizes = np.asarray(batch_sizes, dtype=np.float64)
+    dense = np.linspace(0, sizes.max(), 200)
+    for color, (label, values) in zip(COLORS, norms.items(), strict=False):
+        values = np.asarray(values, dtype=np.float64)
+        if fit:
+            slope, intercept = np.polyfit(sizes, values, 1)
+            label = f"{label}: slope {slope:.3g} per example"
+            ax.plot(dense, slope * dense + intercept, color=color, lw=1, alpha=0.8)
+        ax.plot(sizes, values, "o" if fit else "o-", ms=4, color=color, label=label)
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("batch size B (examples in one gradient)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "The summed gradient grows in proportion to the batch size")
+    ax.legend(fontsize="small", loc="upper left")
+    return figure
+
+
+def _limit_lines(ax, limits) -> None:
+    """The float limits of a ``FloatLimits`` as horizontal lines on a logit-gap axis.
+
+    The thick dashed line is the one that decides (softmax gives a class probability exactly 0,
+    as TensorFlow computes it); the thin ones are the other limits lessons 02 and 03 print.
+    """
+    ax.axhline(
+        limits.softmax_zero_gap,
+        color=NAN_MARKER["color"],
+        ls="--",
+        lw=1.4,
+        label=f"softmax gives p = 0 ({limits.dtype}, TensorFlow-compatible): {limits.softmax_zero_gap:.2f}",
+    )
+    others = [
+        (limits.exp_underflow_gap_flushed, COLORS[7], ":", "exp(−gap) < smallest normal"),
+        (limits.reciprocal_overflow_gap, COLORS[3], "-.", "IEEE: 1/p overflows"),
+        (limits.exp_underflow_gap_ieee, COLORS[4], (0, (1, 3)), "IEEE: exp(−gap) rounds to 0"),
+    ]
+    for gap, color, style, label in others:
+        if gap != limits.softmax_zero_gap:
+            ax.axhline(gap, color=color, ls=style, lw=0.9, label=f"{label}: {gap:.2f}")
+
+
+def plot_logit_gap_traces(traces, limits, *, title: str | None = None, ax=None) -> Figure:
+    """Largest logit gap per step for several runs (``StepTrace``), with ``limits``' three lines.
+
+    Each run is labelled by its batch size and learning rate; a red cross marks the step whose
+    loss was the first non-finite value. Introduced in lesson 03.
+    """
+    figure, ax = new_figure(7.2, 4.0) if ax is None else (ax.figure, ax)
+    for color, trace in zip(COLORS * 2, traces, strict=False):
+        c = trace.result.config
+        steps = np.arange(len(trace.logit_gap))
+        ax.plot(
+            steps,
+            trace.logit_gap,
+            "o-",
+            ms=3,
+            lw=1.2,
+            color=color,
+            label=f"B={c.batch_size}, lr={c.learning_rate:g}",
+        )
+        k = trace.first_nonfinite_step
+        if k is not None and k < len(trace.logit_gap):
+            ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
+    ax.plot([], [], **NAN_MARKER, label="first non-finite loss")
+    _limit_lines(ax, limits)
+    ax.set_xlabel("training step (logits computed after that many updates)")
+    ax.set_ylabel("largest logit gap max(z) − min(z) in the batch")
+    ax.set_title(title or "Bigger batches spread the logits faster, until exp underflows")
+    ax.legend(fontsize="x-small", loc="upper right")
+    return figure
+
+
+def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Figure:
+    """Which batch sizes went NaN, one row per sweep table, for grids of any spacing.
+
+    A blue dot trained to the end (or to the sweep's last step), a red cross went NaN.
+    Introduced in lesson 03.
+    """
+    figure, ax = new_figure(8.0, 0.9 + 0.55 * len(tables))
+    for row, table in enumerate(tables.values()):
+        sizes, diverged = table["batch_size"], table["diverged"]
+        ax.plot(sizes[~diverged], np.full((~diverged).sum(), row), "o", ms=4, color=COLORS[0])
+        ax.plot(sizes[diverged], np.full(diverged.sum(), row), **NAN_MARKER)
+    ax.plot([], [], "o", ms=4, color=COLORS[0], label="trains")
+    ax.plot([], [], **NAN_MARKER, label="goes NaN")
+    ax.set_yticks(range(len(tables)), list(tables))
+    ax.set_ylim(-0.6, len(tables) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("batch size B (examples per step)")
+    ax.set_title(title or "Which batch sizes go NaN")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return figure
+
+
+def plot_batch_size_learning_rate(table, *, products=(), title: str | None = None, ax=None) -> Figure:
+    """Phase diagram of a batch size × learning rate sweep on log–log axes.
+
+    Each run is a square coloured by its final test accuracy; runs that went non-finite are red
+    crosses. ``products`` draws the lines ``learning_rate · batch_size = c`` (straight on log–log
+    axes) for each ``c``. Introduced in lesson 03.
+    """
+    from matplotlib import colormaps
+
+    figure, ax = new_figure(6.8, 4.2) if ax is None else (ax.figure, ax)
+    finite = ~table["diverged"]
+    points = ax.scatter(
+        table["batch_size"][finite],
+        table["learning_rate"][finite],
+        c=table["test_accuracy"][finite],
+        cmap=colormaps["cividis"],
+        vmin=0,
+        vmax=1,
+        marker="s",
+        s=110,
+    )
+    ax.plot(
+        table["batch_size"][~finite],
+        table["learning_rate"][~finite],
+        **{**NAN_MARKER, "markersize": 9, "markeredgewidth": 2},
+        label="went NaN",
+    )
+    sizes = np.geomspace(table["batch_size"].min() / 1.3, table["batch_size"].max() * 1.3, 50)
+    for color, c in zip(COLORS[1:], products, strict=False):
+        ax.plot(sizes, c / sizes, color=color, ls="--", lw=1.2, label=f"lr · B = {c:.3g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(table["learning_rate"].min() / 1.5, table["learning_rate"].max() * 1.5)
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title or "The boundary is a line of constant lr · B")
+    ax.legend(fontsize="small", loc="lower left")
+    figure.colorbar(points, ax=ax, label="final test accuracy")
+    return figure
+
+
+def plot_step_trace(trace, limits, *, title: str | None = None) -> Figure:
+    """Two panels for one ``StepTrace``: the largest logit gap and the gradient norm per step.
+
+    Introduced in lesson 03.
+    """
+    figure = Figure(figsize=(9.6, 3.6), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_logit_gap_traces([trace], limits, title="Largest logit gap per step", ax=left)
+    left.legend(fontsize="x-small", loc="lower right")
+    steps = np.arange(len(trace.gradient_norm))
+    right.plot(steps, trace.gradient_norm, "o-", ms=3, lw=1.2, color=COLORS[0])
+    k = trace.first_nonfinite_step
+    if k is not None and k > 0:
+        # The gradient of step k is already NaN: mark the step at the last finite value.
+        right.plot([k], [trace.gradient_norm[k - 1]], **NAN_MARKER, label=f"NaN at step {k}")
+        right.legend(fontsize="small")
+    right.set_yscale("log")
+    right.set_xlabel("training step")
+    right.set_ylabel(f"‖gradient‖ ({trace.result.config.reduction} over the batch)")
+    right.set_title("Gradient norm per step")
+    figure.suptitle(title or "", fontsize=10)
+    return figure
+
+
+# --- lesson 04: mean reduction ---
+
+
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each position (fewer at the start); NaN stays NaN."""
+    if window <= 1:
+        return values
+    cumulative = np.cumsum(np.concatenate([[0.0], values]))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    ends = np.arange(1, len(values) + 1)
+    return (cumulative[ends] - cumulative[ends - counts]) / counts
+
+
+def plot_loss_vs_examples(
+    results,
+    *,
+    per: str = "examples",
+    window: int = 2000,
+    title: str | None = None,
+    ax=None,
+    **line,
+) -> Figure:
+    """Loss per example against examples seen (steps × B), or against steps, for several runs.
+
+    The loss is divided by B for ``reduction="sum"`` so that both reductions share one axis, and
+    averaged over the last ``window`` examples seen (``per="examples"``) or steps (``per="steps"``),
+    at least one step, to tame the noise of small batches. A red cross marks a run's first
+    non-finite step. Introduced in lesson 04.
+    """
+    figure, ax = new_figure(6.4, 3.8) if ax is None else (ax.figure, ax)
+    for color, result in zip(COLORS * 2, results, strict=False):
+        c = result.config
+        per_example = result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
+        steps = np.arange(len(per_example)) + 1
+        seen = steps * c.batch_size if per == "examples" else steps
+        smooth = _moving_average(
+            per_example, max(1, window // c.batch_size if per == "examples" else window)
+        )
+        style = {"color": color, "lw": 1.3, "marker": "o" if len(seen) <= 30 else None, "ms": 3, **line}
+        label = f"B={c.batch_size}, {c.reduction}, lr={c.learning_rate:g}"
+        ax.plot(seen, smooth, label=label, **style)
+        k = result.first_nonfinite_step
+        if k is not None:
+            before = per_example[:k][np.isfinite(per_example[:k])]
+            ax.plot([seen[k]], [before.max() if len(before) else np.log(10)], **NAN_MARKER)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("examples seen (steps × B)" if per == "examples" else "training steps")
+    ax.set_ylabel("cross-entropy per example (nats)")
+    ax.set_title(
+        title or f"Loss per example against {'examples seen' if per == 'examples' else 'steps'}"
+    )
+    ax.legend(fontsize="x-small")
+    return figure

@@ -78,3 +78,599 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# --- lesson 01: the tutorial explorer ---
+
+
+def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learning_rate: float = 0.01):
+    """Training steps, batch size and learning rate → the ten learned weight maps and test accuracy.
+
+    Runs are cached by their parameters (``explorer.cached_train.cache_info()``).
+    Introduced in lesson 01.
+    """
+    from functools import lru_cache
+
+    from .plots import plot_weight_images
+    from .training import train
+
+    @lru_cache(maxsize=128)
+    def cached_train(steps, batch_size, learning_rate):
+        return train(data, steps=steps, batch_size=batch_size, learning_rate=learning_rate)
+
+    def render(steps, batch_size, learning_rate):
+        result = cached_train(steps, batch_size, learning_rate)
+        outcome = (
+            f"test accuracy <b>{result.test_accuracy:.3f}</b>"
+            if not result.diverged
+            else f"<b>went NaN</b> at step {result.first_nonfinite_step} "
+            f"(test accuracy {result.test_accuracy:.3f})"
+        )
+        figure = plot_weight_images(
+            result.weights,
+            title=f"W after {steps} steps of B={batch_size}, lr={learning_rate:g}: "
+            f"accuracy {result.test_accuracy:.3f}",
+        )
+        return (
+            figure,
+            f"{steps} steps, batch size {batch_size}, learning rate {learning_rate:g}: {outcome}",
+        )
+
+    controls = {
+        "steps": widgets.SelectionSlider(
+            options=[1, 3, 10, 30, 100, 300, 1000],
+            value=steps,
+            description="steps",
+            continuous_update=False,
+        ),
+        "batch_size": widgets.IntSlider(
+            value=batch_size,
+            min=10,
+            max=200,
+            step=10,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "learning_rate": widgets.SelectionSlider(
+            options=[0.001, 0.003, 0.01, 0.03],
+            value=learning_rate,
+            description="learning rate",
+            continuous_update=False,
+        ),
+    }
+    explorer = Explorer(controls, render, title=f"The tutorial's weights ({data.name})")
+    explorer.cached_train = cached_train
+    return explorer
+
+
+# --- lesson 02: the failure explorer ---
+
+
+def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01):
+    """Batch size, learning rate, loss, reduction and dtype → loss curve, accuracy, first NaN step.
+
+    The batch size is an ``IntSlider``; runs are cached by their parameters
+    (``explorer.cached_train.cache_info()``), so returning to a setting is instant.
+    Introduced in lesson 02.
+    """
+    from functools import lru_cache
+
+    from .model import DTYPES, LOSSES, REDUCTIONS
+    from .plots import plot_loss_curves
+    from .training import train
+
+    @lru_cache(maxsize=256)
+    def cached_train(batch_size, learning_rate, loss, reduction, dtype):
+        return train(
+            data,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            loss=loss,
+            reduction=reduction,
+            dtype=dtype,
+        )
+
+    def render(batch_size, learning_rate, loss, reduction, dtype):
+        result = cached_train(batch_size, learning_rate, loss, reduction, dtype)
+        if result.diverged:
+            verdict = (
+                f"first non-finite value: <b>{result.first_nonfinite}</b> at step "
+                f"<b>{result.first_nonfinite_step}</b>"
+            )
+            headline = f"B={batch_size}: NaN at step {result.first_nonfinite_step}"
+        else:
+            verdict = "all values finite for 1000 steps"
+            headline = f"B={batch_size}: finite, accuracy {result.test_accuracy:.3f}"
+        figure = plot_loss_curves([result], title=f"{headline} ({loss}, {reduction}, {dtype})")
+        text = (
+            f"batch size {batch_size}, learning rate {learning_rate:g}, loss {loss}, "
+            f"reduction {reduction}, {dtype}: test accuracy <b>{result.test_accuracy:.3f}</b>; {verdict}"
+        )
+        return figure, text
+
+    controls = {
+        "batch_size": widgets.IntSlider(
+            value=batch_size,
+            min=10,
+            max=1000,
+            step=1,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "learning_rate": widgets.SelectionSlider(
+            options=[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05],
+            value=learning_rate,
+            description="learning rate",
+            continuous_update=False,
+        ),
+        "loss": widgets.Dropdown(options=LOSSES, value="naive", description="loss"),
+        "reduction": widgets.Dropdown(options=REDUCTIONS, value="sum", description="reduction"),
+        "dtype": widgets.Dropdown(options=DTYPES, value="float32", description="dtype"),
+    }
+    explorer = Explorer(controls, render, title=f"Where the tutorial fails ({data.name})")
+    explorer.cached_train = cached_train
+    return explorer
+
+
+# --- lesson 05: epsilon explorer ---
+
+
+def epsilon_explorer(
+    data,
+    *,
+    batch_size: int = 400,
+    epsilon: float = 1e-10,
+    steps: int = 300,
+    batch_sizes=(100, 200, 300, 400, 600, 1000, 2000, 4000),
+):
+    """Epsilon (log slider) and batch size → accuracy and the share of vanished gradient rows.
+
+    Each setting trains the ``epsilon`` loss (summed, lr 0.01, ``steps`` steps) with
+    ``trace_gradients`` and compares it with the ``stable`` loss at the same batch size. Runs are
+    cached by their parameters (``explorer.cached_trace.cache_info()``,
+    ``explorer.cached_stable.cache_info()``).
+    Introduced in lesson 05.
+    """
+    from functools import lru_cache
+
+    from .plots import plot_gradient_trace
+    from .training import train
+    from .variants import trace_gradients
+
+    @lru_cache(maxsize=128)
+    def cached_trace(batch_size, epsilon):
+        return trace_gradients(
+            data, loss="epsilon", epsilon=epsilon, batch_size=batch_size, steps=steps
+        )
+
+    @lru_cache(maxsize=32)
+    def cached_stable(batch_size):
+        return train(data, loss="stable", batch_size=batch_size, steps=steps)
+
+    def render(epsilon, batch_size):
+        trace = cached_trace(batch_size, epsilon)
+        stable = cached_stable(batch_size)
+        result = trace.result
+        setting = f"ε = {epsilon:.0e}, B = {batch_size}, {steps} steps"
+        if result.diverged:
+            text = (
+                f"{setting}: <b>went NaN</b> at step {result.first_nonfinite_step} "
+                f"({result.first_nonfinite}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
+            )
+        else:
+            lost = 100 * (stable.test_accuracy - result.test_accuracy)
+            never = ", ".join(str(k) for k in trace.never_predicted) or "none"
+            text = (
+                f"{setting}: epsilon accuracy <b>{result.test_accuracy:.3f}</b> vs stable "
+                f"{stable.test_accuracy:.3f} ({lost:+.1f} points lost); gradient row exactly 0 for "
+                f"<b>{100 * trace.zero_rows.mean():.1f} %</b> of examples per step "
+                f"({100 * trace.dead_rows.mean():.1f} % wrong with p(target) = 0); "
+                f"digits never predicted: {never}"
+            )
+        return plot_gradient_trace(trace, stable_accuracy=stable.test_accuracy), text
+
+    controls = {
+        "epsilon": widgets.FloatLogSlider(
+            value=epsilon,
+            base=10,
+            min=-44,
+            max=-1,
+            step=1,
+            description="epsilon",
+            readout_format=".0e",
+            continuous_update=False,
+        ),
+        "batch_size": widgets.SelectionSlider(
+            options=list(batch_sizes),
+            value=batch_size,
+            description="batch size",
+            continuous_update=False,
+        ),
+    }
+    explorer = Explorer(controls, render, title=f"What log(p + ε) does to training ({data.name})")
+    explorer.cached_trace = cached_trace
+    explorer.cached_stable = cached_stable
+    return explorer
+
+
+# --- lesson 06: logit gap explorer ---
+
+
+def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float = 130.0):
+    """Logit gap slider → float32 softmax, the naive/epsilon/stable loss and gradient at that gap.
+
+    The curves come from ``losses_by_gap`` (the training core's own arithmetic) and are cached per
+    flush setting (``explorer.cached_curves.cache_info()``).
+    Introduced in lesson 06.
+    """
+    from functools import lru_cache
+
+    import numpy as np
+
+    from .model import float_limits
+    from .plots import plot_losses_by_gap
+    from .variants import losses_by_gap
+
+    limits = float_limits("float32")
+
+    @lru_cache(maxsize=4)
+    def cached_curves(flush):
+        return losses_by_gap(np.arange(0.0, max_gap + 0.25, 0.25), dtype="float32", flush=flush)
+
+    def render(gap, flush):
+        point = losses_by_gap([gap], dtype="float32", flush=flush)
+        figure = plot_losses_by_gap(cached_curves(flush), limits, gap=gap)
+        text = (
+            f"gap {gap:g}: float32 p(target) = <b>{float(point.probability[0]):.3g}</b>; loss naive "
+            f"<b>{float(point.naive_loss[0]):.4g}</b>, epsilon {float(point.epsilon_loss[0]):.4g}, "
+            f"stable <b>{float(point.stable_loss[0]):.4g}</b>; ∂loss/∂z_target naive "
+            f"{float(point.naive_gradient[0]):.3g}, epsilon {float(point.epsilon_gradient[0]):.3g}, "
+            f"stable {float(point.stable_gradient[0]):.3g}"
+        )
+        return figure, text
+
+    controls = {
+        "gap": widgets.FloatSlider(
+            value=gap,
+            min=0.0,
+            max=max_gap,
+            step=0.5,
+            description="logit gap",
+            continuous_update=False,
+        ),
+        "flush": widgets.Checkbox(value=flush, description="flush subnormals (TensorFlow)"),
+    }
+    explorer = Explorer(controls, render, title="One example's loss against its logit gap (float32)")
+    explorer.cached_curves = cached_curves
+    return explorer
+
+
+# --- lesson 07: optimizers ---
+
+
+def optimizer_explorer(
+    data,
+    *,
+    optimizer: str = "rmsprop",
+    batch_size: int = 205,
+    learning_rate: float = 0.01,
+    loss: str = "naive",
+    reduction: str = "sum",
+):
+    """Optimizer, batch size, learning rate, loss and reduction → loss curve and largest logit gap.
+
+    Runs are cached by their parameters (``explorer.cached_run.cache_info()``).
+    Introduced in lesson 07.
+    """
+    from functools import lru_cache
+
+    import numpy as np
+
+    from .diagnostics import trace_steps
+    from .model import LOSSES, REDUCTIONS, float_limits
+    from .optimizers import OPTIMIZERS
+    from .plots import plot_optimizer_run
+
+    limit = float_limits("float32").softmax_zero_gap
+
+    @lru_cache(maxsize=128)
+    def cached_run(optimizer, batch_size, learning_rate, loss, reduction):
+        return trace_steps(
+            data,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            loss=loss,
+            reduction=reduction,
+        )
+
+    def render(optimizer, batch_size, learning_rate, loss, reduction):
+        trace = cached_run(optimizer, batch_size, learning_rate, loss, reduction)
+        result = trace.result
+        reached = float(np.max(trace.logit_gap))
+        if result.diverged:
+            verdict = (
+                f"<b>went NaN</b>: first non-finite {result.first_nonfinite} at step "
+                f"<b>{result.first_nonfinite_step}</b>"
+            )
+            headline = f"NaN at step {result.first_nonfinite_step}"
+        else:
+            verdict = "all values finite for 1000 steps"
+            headline = f"finite, accuracy {result.test_accuracy:.3f}"
+        figure = plot_optimizer_run(
+            trace,
+            limit,
+            title=f"{optimizer}, lr {learning_rate:g}, B={batch_size}, {loss} + {reduction}: {headline}",
+        )
+        text = (
+            f"{optimizer}, learning rate {learning_rate:g}, batch size {batch_size}, {loss} loss, "
+            f"{reduction}: test accuracy <b>{result.test_accuracy:.3f}</b>; {verdict}; largest logit "
+            f"gap reached {reached:.1f} (float32 softmax gives p = 0 beyond {limit:.2f})"
+        )
+        return figure, text
+
+    controls = {
+        "optimizer": widgets.Dropdown(
+            options=list(OPTIMIZERS), value=optimizer, description="optimizer"
+        ),
+        "batch_size": widgets.SelectionSlider(
+            options=[50, 100, 205, 400, 1000, 2000],
+            value=batch_size,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "learning_rate": widgets.SelectionSlider(
+            options=[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+            value=learning_rate,
+            description="learning rate",
+            continuous_update=False,
+        ),
+        "loss": widgets.Dropdown(options=LOSSES, value=loss, description="loss"),
+        "reduction": widgets.Dropdown(options=REDUCTIONS, value=reduction, description="reduction"),
+    }
+    explorer = Explorer(controls, render, title=f"Optimizers on the tutorial's model ({data.name})")
+    explorer.cached_run = cached_run
+    return explorer
+
+
+# --- lesson 08: capstone ---
+
+
+def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool | None = None) -> dict:
+    """Measure fixes at every batch size (rows) and learning-rate factor (columns), 1000 steps each.
+
+    ``fixes`` maps a name to ``train`` arguments; a fix's ``learning_rate`` (0.01 if absent) may be
+    a function of the batch size, e.g. ``lambda B: 1 / B``, and each column trains at ``factor ×``
+    that rate. Runs are shared with ``sweep``'s on-disk cache (a run measured by either is reused
+    by both), and the missing ones train together (``course_utils.multirun``), so that runs with
+    the same batch size share each batch.
+
+    Returns
+    -------
+    dict of name -> sweep table of shape ``(len(batch_sizes), len(factors))``
+
+    Introduced in lesson 08.
+    """
+    import numpy as np
+
+    from .multirun import iter_train_many
+    from .sweep import PROGRESS_MIN_RUNS, SWEEP_DTYPE, RunCache, _row, cache_dir
+    from .training import TrainConfig
+
+    configs = {}
+    for name, fix in fixes.items():
+        base = fix.get("learning_rate", 0.01)
+        rest = {key: value for key, value in fix.items() if key != "learning_rate"}
+        for i, batch_size in enumerate(batch_sizes):
+            rate = base(batch_size) if callable(base) else base
+            for j, factor in enumerate(factors):
+                configs[name, i, j] = TrainConfig(
+                    batch_size=batch_size, learning_rate=float(factor * rate), **rest
+                )
+    store = RunCache(cache_dir(), data)
+    rows = {key: store.get(config) for key, config in configs.items()}
+    todo = [key for key, row in rows.items() if row is None]
+    if progress is None:
+        progress = len(todo) >= PROGRESS_MIN_RUNS
+    for k, result in iter_train_many(data, [configs[key] for key in todo], progress=progress):
+        key = todo[k]
+        rows[key] = np.array(_row(configs[key], result), dtype=SWEEP_DTYPE)
+        store.put(configs[key], rows[key])
+    shape = (len(batch_sizes), len(factors))
+    return {
+        name: np.array(
+            [[rows[name, i, j] for j in range(shape[1])] for i in range(shape[0])], dtype=SWEEP_DTYPE
+        )
+        for name in fixes
+    }
+
+
+def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fix: str | None = None):
+    """Pick a fix → its phase diagram (batch size × learning rate) and its outcome at its own rate.
+
+    ``fixes`` maps names to ``train`` arguments as in :func:`fix_grid`; a picture costs up to
+    ``len(batch_sizes) × len(factors)`` runs the first time, cached on disk and in memory after.
+    Introduced in lesson 08.
+    """
+    from functools import lru_cache
+
+    from .plots import plot_phase_diagrams
+
+    @lru_cache(maxsize=64)
+    def cached_grid(name):
+        return fix_grid(data, {name: fixes[name]}, batch_sizes, factors)[name]
+
+    labels = [f"×{factor:g}" for factor in factors]
+
+    def render(fix):
+        grid = cached_grid(fix)
+        cells = []
+        if 1.0 in factors:
+            for row in grid[:, list(factors).index(1.0)]:
+                outcome = (
+                    f"NaN at step {int(row['first_nonfinite_step'])}"
+                    if row["diverged"]
+                    else f"{float(row['test_accuracy']):.3f}"
+                )
+                cells.append(f"B={int(row['batch_size'])}: {outcome}")
+        finite = int((~grid["diverged"]).sum())
+        figure = plot_phase_diagrams(
+            {fix: grid},
+            labels,
+            xlabel="learning rate (× the fix's own)",
+            title=f"{fix}: {finite} of {grid.size} runs stay finite",
+        )
+        return figure, f"<b>{fix}</b> at its own learning rate: " + "; ".join(cells)
+
+    controls = {
+        "fix": widgets.Dropdown(options=list(fixes), value=fix or next(iter(fixes)), description="fix")
+    }
+    explorer = Explorer(
+        controls, render, title=f"One fix across batch sizes and learning rates ({data.name})"
+    )
+    explorer.cached_grid = cached_grid
+    return explorer
+
+
+# --- lesson 03: gradient scaling ---
+
+
+def gradient_scaling_explorer(
+    data, *, batch_size: int = 205, learning_rate: float = 0.01, dtype: str = "float32", steps: int = 40
+):
+    """Batch size, learning rate and dtype → logit gap and gradient norm per step, with float limits.
+
+    Each setting trains ``steps`` steps with :func:`~course_utils.diagnostics.trace_steps` (the
+    failure, when it comes, comes within the first few steps); runs are cached by their parameters
+    (``explorer.cached_trace.cache_info()``).
+    Introduced in lesson 03.
+    """
+    from functools import lru_cache
+
+    from .diagnostics import trace_steps
+    from .model import DTYPES, float_limits
+    from .plots import plot_step_trace
+
+    @lru_cache(maxsize=256)
+    def cached_trace(batch_size, learning_rate, dtype):
+        return trace_steps(
+            data, batch_size=batch_size, learning_rate=learning_rate, dtype=dtype, steps=steps
+        )
+
+    def render(batch_size, learning_rate, dtype):
+        trace = cached_trace(batch_size, learning_rate, dtype)
+        limit = float_limits(dtype).softmax_zero_gap
+        peak = int(trace.logit_gap.argmax())
+        k = trace.first_nonfinite_step
+        if k is None:
+            verdict = f"all values finite for {steps} steps"
+            headline = "stays finite"
+        else:
+            verdict = (
+                f"gap {trace.logit_gap[k]:.1f} at step {k} → first non-finite value "
+                f"(<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+            )
+            headline = f"NaN at step {k}"
+        text = (
+            f"B = {batch_size}, lr = {learning_rate:g}, {dtype}: effective step lr·B = "
+            f"<b>{learning_rate * batch_size:.3g}</b>; first gradient norm "
+            f"{trace.gradient_norm[0]:.0f}; largest gap {trace.logit_gap[peak]:.1f} (step {peak}), "
+            f"p = 0 line {limit:.2f}; {verdict}"
+        )
+        title = f"B={batch_size}, lr={learning_rate:g}, lr·B={learning_rate * batch_size:.3g}, {dtype}: {headline}"
+        return plot_step_trace(trace, float_limits(dtype), title=title), text
+
+    controls = {
+        "batch_size": widgets.IntSlider(
+            value=batch_size,
+            min=10,
+            max=len(data.train_labels),
+            step=1,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "learning_rate": widgets.SelectionSlider(
+            options=[0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05],
+            value=learning_rate,
+            description="learning rate",
+            continuous_update=False,
+        ),
+        "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
+    }
+    explorer = Explorer(controls, render, title=f"How the batch size spreads the logits ({data.name})")
+    explorer.cached_trace = cached_trace
+    return explorer
+
+
+# --- lesson 04: mean reduction ---
+
+# The tutorial's learning rate for each reduction: 0.01 for its summed loss, and the same step per
+# example for a mean loss at its batch size of 100 (lr_mean = lr_sum · B = 0.01 · 100).
+TUTORIAL_LEARNING_RATES = {"sum": 0.01, "mean": 1.0}
+
+
+def mean_reduction_explorer(
+    data, *, batch_size: int = 2000, reduction: str = "mean", examples: int = 100_000
+):
+    """Batch size and reduction → loss per example against examples seen, beside the tutorial.
+
+    Every run sees ``examples`` training examples (``examples // batch_size`` steps) at the
+    tutorial's learning rate for its reduction (0.01 summed, 1.0 averaged); the tutorial itself
+    (B = 100, sum, 0.01) is drawn as a grey dashed reference. Runs are cached by their parameters
+    (``explorer.cached_train.cache_info()``).
+    Introduced in lesson 04.
+    """
+    from functools import lru_cache
+
+    from .model import REDUCTIONS
+    from .plots import new_figure, plot_loss_vs_examples
+    from .training import train
+
+    @lru_cache(maxsize=64)
+    def cached_train(batch_size, reduction):
+        return train(
+            data,
+            batch_size=batch_size,
+            learning_rate=TUTORIAL_LEARNING_RATES[reduction],
+            reduction=reduction,
+            steps=max(1, examples // batch_size),
+        )
+
+    def render(batch_size, reduction):
+        result = cached_train(batch_size, reduction)
+        tutorial = cached_train(100, "sum")
+        lr = TUTORIAL_LEARNING_RATES[reduction]
+        steps = result.config.steps
+        if result.diverged:
+            k = result.first_nonfinite_step
+            verdict = f"<b>went NaN</b> at step {k} (after {k * batch_size:,} examples)"
+            headline = f"NaN after {k * batch_size:,} examples"
+        else:
+            verdict = f"all finite; test accuracy <b>{result.test_accuracy:.3f}</b>"
+            headline = f"accuracy {result.test_accuracy:.3f}"
+        figure, ax = new_figure(6.8, 3.8)
+        plot_loss_vs_examples([tutorial], ax=ax, color="#999999", ls="--")
+        plot_loss_vs_examples(
+            [result], ax=ax, title=f"B={batch_size}, {reduction}, lr={lr:g}: {headline}"
+        )
+        text = (
+            f"B = {batch_size}, reduction {reduction}, lr = {lr:g} (a step of lr·"
+            f"{'B' if reduction == 'sum' else '1'} = {lr * (batch_size if reduction == 'sum' else 1):.3g} "
+            f"times the mean gradient), {steps} steps = {steps * batch_size:,} examples: {verdict}"
+        )
+        return figure, text
+
+    controls = {
+        "batch_size": widgets.SelectionSlider(
+            options=[50, 100, 200, 500, 1000, 2000, 4000],
+            value=batch_size,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "reduction": widgets.ToggleButtons(
+            options=REDUCTIONS, value=reduction, description="reduction"
+        ),
+    }
+    explorer = Explorer(controls, render, title=f"Sum or mean over the batch ({data.name})")
+    explorer.cached_train = cached_train
+    return explorer

@@ -1,5 +1,7 @@
 """The sweep API: one row per run, equal to a single ``train``, cached safely on disk."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,137 @@ def test_sweep_reports_bad_values_before_running(data):
         sweep(data, batch_size=[100, 5000], cache=False)
     with pytest.raises(ValueError, match="loss='nope'"):
         sweep(data, loss=["naive", "nope"], cache=False)
+
+
+def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
+    table = sweep(
+        data,
+        batch_size=[60, 300],
+        learning_rate=[0.01, 0.05],
+        loss=["naive", "stable"],
+        reduction=["sum", "mean"],
+        optimizer=["gradient_descent", "adam"],
+        steps=25,
+        cache=False,
+    )
+    assert len(table) == 32 and table["diverged"].any() and not table["diverged"].all()
+    for row in table:
+        single = train(
+            data,
+            batch_size=int(row["batch_size"]),
+            learning_rate=float(row["learning_rate"]),
+            loss=str(row["loss"]),
+            reduction=str(row["reduction"]),
+            optimizer=str(row["optimizer"]),
+            steps=25,
+        )
+        assert row["first_nonfinite"] == (single.first_nonfinite or "")
+        assert row["test_accuracy"] == single.test_accuracy
+        assert np.float64(single.losses[-1]).tobytes() == row["final_loss"].tobytes()
+
+
+def test_a_progress_bar_shows_only_when_asked_or_for_many_runs(data, capsys):
+    sweep(data, batch_size=[50, 60], steps=3, cache=False)
+    assert "training runs" not in capsys.readouterr().err
+    sweep(data, batch_size=[50, 60], steps=3, cache=False, progress=True)
+    assert "training runs" in capsys.readouterr().err
+    sweep(data, batch_size=range(50, 58), steps=3, cache=False)  # 8 runs: the default shows one
+    assert "training runs" in capsys.readouterr().err
+
+
+def test_a_truncated_cache_file_is_recomputed_and_rewritten(data, tmp_path):
+    first = sweep(data, batch_size=[70, 80], steps=10, cache=tmp_path)
+    for path in tmp_path.glob("*.npy"):
+        whole = path.read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])  # as if the writer had died half way
+    again = sweep(data, batch_size=[70, 80], steps=10, cache=tmp_path)
+    assert again.tobytes() == first.tobytes()
+    assert all(np.load(path).tobytes() for path in tmp_path.glob("*.npy"))
+
+
+def test_a_sweep_served_from_the_cache_trains_nothing(data, tmp_path, monkeypatch):
+    sweep_module = importlib.import_module("course_utils.sweep")  # the name sweep is the function
+
+    first = sweep(data, batch_size=[70, 80], learning_rate=[0.01, 0.02], steps=10, cache=tmp_path)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached run was trained again")
+
+    monkeypatch.setattr(sweep_module, "iter_train_many", no_training)
+    again = sweep(data, batch_size=[70, 80], learning_rate=[0.01, 0.02], steps=10, cache=tmp_path)
+    assert again.tobytes() == first.tobytes()
+
+
+def test_an_interrupted_sweep_keeps_the_runs_it_finished(data, tmp_path, monkeypatch):
+    sweep_module = importlib.import_module("course_utils.sweep")  # the name sweep is the function
+
+    original = sweep_module.iter_train_many
+
+    def interrupted(*args, **kwargs):
+        yield next(original(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_module, "iter_train_many", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(data, batch_size=[70, 80, 90], steps=10, cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1 and not list(tmp_path.glob("*.tmp"))
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from course_utils import load_mnist, sweep
+
+cache, go, out = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+data = load_mnist("sample")
+while not go.exists():  # start together with the other writer
+    time.sleep(0.01)
+tables = [sweep(data, batch_size=range(20, 60, 2), steps=40, cache=cache, progress=False)
+          for _ in range(3)]
+np.save(out, np.stack(tables))
+"""
+
+READER = """
+import sys
+from pathlib import Path
+import numpy as np
+from course_utils.sweep import SWEEP_DTYPE
+
+cache, done = Path(sys.argv[1]), Path(sys.argv[2])
+while not done.exists():  # every file that can be opened holds a whole row
+    for path in cache.glob("*.npy"):
+        try:
+            row = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            continue
+        assert row.dtype == SWEEP_DTYPE and row.shape == (), path
+"""
+
+
+def test_two_processes_writing_the_same_runs_at_once_agree(data, tmp_path):
+    import subprocess
+    import sys
+
+    cache, go, done = tmp_path / "cache", tmp_path / "go", tmp_path / "done"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(cache), str(go), str(tmp_path / f"out{k}.npy")]
+        )
+        for k in range(2)
+    ]
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(cache), str(done)])
+    go.touch()
+    try:
+        assert [w.wait(timeout=300) for w in writers] == [0, 0]
+    finally:
+        done.touch()
+    assert reader.wait(timeout=60) == 0, "a reader saw a half-written cache file"
+    expected = sweep(data, batch_size=range(20, 60, 2), steps=40, cache=False)
+    for k in range(2):
+        for table in np.load(tmp_path / f"out{k}.npy"):
+            assert table.tobytes() == expected.tobytes()
+    files = sorted(cache.glob("*"))
+    assert len(files) == len(expected) and all(f.suffix == ".npy" for f in files)
+    reread = sweep(data, batch_size=range(20, 60, 2), steps=40, cache=cache)
+    assert reread.tobytes() == expected.tobytes()

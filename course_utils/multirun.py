@@ -1,0 +1,324 @@
+"""Many training runs at once, giving the very numbers that single runs give.
+
+A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.training.train`.
+:func:`train_many` runs K configurations together on stacked weights (K × 784 × 10):
+
+* **Groups.** Runs with the same batch size, seed, dtype and number of steps see the same batches
+  (:func:`~course_utils.training.batch_indices`), so one gathered batch serves the whole group and
+  the logits of all its runs come from one product of the batch with the stacked weights.
+* **Stacks.** Within a group, runs that also share the loss, reduction, epsilon, flushing and
+  optimizer differ only in their learning rate: one call of the core's ``loss_and_gradient`` on
+  logits of shape (runs, batch, classes) and one optimizer ``update`` (with one learning rate per
+  run, an array of shape (runs, 1, 1)) serve them all. Both are element-wise along the run axis;
+  every optimizer of :data:`~course_utils.optimizers.OPTIMIZERS` stacks this way (none needs a
+  fallback to single runs). Its state is cut down with the runs (arrays with one entry per run).
+* **Dropping.** A run whose weights became NaN or infinite is finished (a single run stops there
+  too); it leaves the stack and costs nothing more.
+
+Exactness. Every number is computed by the same numpy operation on the same values as in a single
+run, so losses, weights, the first non-finite step and stage, and the test accuracy are identical
+bit for bit (``tests/test_multirun.py`` checks this on a grid across the failure threshold, in
+float32 and float64, with every loss, reduction and optimizer: the largest difference observed is
+0). The one place that needs care is the matrix product: a BLAS may round a product differently
+depending on its shape (OpenBLAS, for one, has a separate kernel for small products, used for
+100 × 784 times 784 × 10 but not for 784 × 20, so a product with twenty columns differs from two
+with ten in the last bits). So the products are computed per run with ``np.matmul`` on the stacked
+3-D arrays, which calls BLAS once per run on exactly the single run's shapes, except where one wide
+product (batch × 784 times 784 × 10K) has been checked to give the very same bits for these shapes
+on this machine's BLAS (:func:`wide_product_is_exact`, once per shape; a BLAS's order of
+arithmetic does not depend on the values, so one comparison on random numbers settles it). On
+this machine the wide product is about twice as fast, and exact for batches of 128 rows or more.
+
+Where the time goes. The gain is bounded: per run and step, both a single run and a stack compute
+the same two products (784 × 10 multiply-adds per batch row each) and the same element-wise passes
+over the batch × 10 logits; stacking removes the per-call overhead of numpy (which dominates below
+about 50 rows), shares the gathered batch and makes the products wider. A batch-size × learning-rate
+phase diagram becomes about twice as fast (``benchmarks/run.py``). Runs with different batch sizes
+are not stacked (their batches differ, and the per-run loss sums of a ragged stack would round
+differently), so a batch-size scan with one run per size is no faster than a loop.
+
+Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .data import MnistData
+from .model import loss_and_gradient, predict
+from .optimizers import OPTIMIZERS
+from .training import STAGES, TrainConfig, TrainResult, batch_indices, check_batch_fits
+
+PIXELS, CLASSES = 784, 10
+
+
+def train_many(
+    data: MnistData, configs: Sequence[TrainConfig], *, progress: bool = False
+) -> list[TrainResult]:
+    """Train every configuration; the same results as ``[run(data, c) for c in configs]``, faster.
+
+    Parameters
+    ----------
+    data : MnistData
+    configs : sequence of TrainConfig
+    progress : bool
+        Show a tqdm progress bar counting finished runs.
+
+    Returns
+    -------
+    list of TrainResult, in the order of ``configs``
+
+    Examples
+    --------
+    >>> from course_utils import TrainConfig, load_mnist
+    >>> configs = [TrainConfig(batch_size=205, learning_rate=lr, steps=50) for lr in (0.01, 0.001)]
+    >>> [r.diverged for r in train_many(load_mnist(), configs)]
+    [True, False]
+
+    Introduced in lesson 02.
+    """
+    configs = list(configs)
+    results: list[TrainResult | None] = [None] * len(configs)
+    for i, result in iter_train_many(data, configs, progress=progress):
+        results[i] = result
+    return results
+
+
+def iter_train_many(
+    data: MnistData, configs: Sequence[TrainConfig], *, progress: bool = False
+) -> Iterator[tuple[int, TrainResult]]:
+    """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
+    configs = list(configs)
+    for config in configs:  # bad input is reported before any work is done
+        check_batch_fits(config.batch_size, len(data.train_labels))
+    groups: dict[tuple, list[int]] = {}
+    for i, config in enumerate(configs):
+        key = (config.batch_size, config.seed, config.dtype, config.steps)
+        groups.setdefault(key, []).append(i)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(configs), desc="training runs", unit="run")
+    try:
+        # One BLAS thread, as in training.run: float32 products round differently with more.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for members in groups.values():
+                for local, result in _train_group(data, [configs[i] for i in members]):
+                    if bar is not None:
+                        bar.update()
+                    yield members[local], result
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@dataclass
+class _Stack:
+    """Runs of a group that share everything but the learning rate: rows ``rows`` of the group."""
+
+    config: TrainConfig  # of its first run; only the shared settings are used
+    rows: slice
+    optimizer: object
+    state: object
+
+
+def _stack_key(config: TrainConfig) -> tuple:
+    return (config.loss, config.reduction, config.epsilon, config.flush_subnormals, config.optimizer)
+
+
+def _make_stacks(configs: list[TrainConfig], order: np.ndarray, params: list[np.ndarray]) -> list:
+    """One :class:`_Stack` per run of equal stack keys in ``order`` (which sorts them together)."""
+    stacks, start = [], 0
+    keys = [_stack_key(configs[i]) for i in order]
+    for stop in range(1, len(order) + 1):
+        if stop == len(order) or keys[stop] != keys[start]:
+            rows = slice(start, stop)
+            rates = np.array([configs[i].learning_rate for i in order[rows]]).reshape(-1, 1, 1)
+            optimizer = OPTIMIZERS[configs[order[start]].optimizer](learning_rate=rates)
+            state = optimizer.init([p[rows] for p in params])
+            stacks.append(_Stack(configs[order[start]], rows, optimizer, state))
+            start = stop
+    return stacks
+
+
+def _keep_runs(state, keep: np.ndarray):
+    """The optimizer state restricted to the kept runs: arrays with one entry per run are indexed,
+    anything else (such as Adam's shared ``beta1_power``) is kept as it is."""
+    if isinstance(state, dict):
+        return {name: _keep_runs(value, keep) for name, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_keep_runs(value, keep) for value in state)
+    if isinstance(state, np.ndarray) and state.ndim > 0 and len(state) == len(keep):
+        return state[keep]
+    return state
+
+
+def _compact(stacks: list[_Stack], keep: np.ndarray) -> list[_Stack]:
+    """The stacks without the runs where ``keep`` is False (rows renumbered)."""
+    kept, start = [], 0
+    for stack in stacks:
+        mine = keep[stack.rows]
+        if mine.any():
+            rows = slice(start, start + int(mine.sum()))
+            rates = stack.optimizer.learning_rate[mine]
+            optimizer = OPTIMIZERS[stack.config.optimizer](learning_rate=rates)
+            kept.append(_Stack(stack.config, rows, optimizer, _keep_runs(stack.state, mine)))
+            start = rows.stop
+    return kept
+
+
+@functools.cache
+def wide_product_is_exact(direction: str, batch: int, runs: int, dtype) -> bool:
+    """Whether one wide matrix product gives the same bits as one product per run, on this BLAS.
+
+    ``direction`` is ``"forward"`` (batch × 784 times 784 × 10 per run: the logits) or
+    ``"backward"`` (784 × batch times batch × 10 per run: the weight gradient). Checked once per
+    shape (``dtype`` is a numpy dtype or its name) on random numbers, with the memory layouts that
+    :func:`train_many` uses.
+    """
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, PIXELS)).astype(dtype)
+    if direction == "forward":
+        weights = rng.standard_normal((runs, PIXELS, CLASSES)).astype(dtype)
+        per_run = np.stack([x @ w for w in weights])
+        return per_run.tobytes() == _wide_forward(x, weights).tobytes()
+    grads = rng.standard_normal((runs, batch, CLASSES)).astype(dtype)
+    per_run = np.stack([x.T @ g for g in grads])
+    return per_run.tobytes() == np.ascontiguousarray(_wide_backward(x, grads)).tobytes()
+
+
+def _wide_forward(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``x @ weights[k]`` for every k as one product ``x @ [W_1 ... W_K]``: shape (K, batch, 10)."""
+    runs = len(weights)
+    wide = x @ weights.transpose(1, 0, 2).reshape(PIXELS, runs * CLASSES)
+    return wide.reshape(len(x), runs, CLASSES).transpose(1, 0, 2)
+
+
+def _wide_backward(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
+    """``x.T @ grad_logits[k]`` for every k as one product: shape (K, 784, 10), C-contiguous."""
+    runs, batch, _ = grad_logits.shape
+    wide = x.T @ grad_logits.transpose(1, 0, 2).reshape(batch, runs * CLASSES)
+    return np.ascontiguousarray(wide.reshape(PIXELS, runs, CLASSES).transpose(1, 0, 2))
+
+
+def _logits(x: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``x @ W + b`` for every run, C-contiguous (K, batch, 10) like a single run's (batch, 10)."""
+    if len(weights) > 1 and wide_product_is_exact("forward", len(x), len(weights), x.dtype):
+        products = _wide_forward(x, weights)
+    else:
+        products = np.matmul(x, weights)  # one BLAS call per run, on the single run's shapes
+    # The sums over the batch in loss_and_gradient must see a single run's memory layout.
+    return np.add(products, bias, out=np.empty(products.shape, x.dtype))
+
+
+def _weight_gradients(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
+    if len(grad_logits) > 1 and wide_product_is_exact("backward", len(x), len(grad_logits), x.dtype):
+        return _wide_backward(x, grad_logits)
+    return np.matmul(x.T, grad_logits)
+
+
+def _nonfinite_stages(logits, step_loss, grads, params) -> np.ndarray | None:
+    """For each run, which of STAGES hold a NaN or infinity (runs × 4 booleans), or None if none
+    does: what ``training._first_nonfinite_stage`` looks at, for a stack of runs."""
+    stages = [[logits], [step_loss], grads, params]
+    if all(np.isfinite(a).all() for arrays in stages for a in arrays):  # the common case
+        return None
+    per_run = [[np.isfinite(a).reshape(len(a), -1).all(axis=1) for a in arrays] for arrays in stages]
+    return ~np.stack([np.logical_and.reduce(finite) for finite in per_run], axis=1)
+
+
+def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
+    """Train runs that see the same batches; yield (index into ``configs``, result) as they end."""
+    first = configs[0]
+    dt = np.dtype(first.dtype)
+    images = data.train_images.astype(dt, copy=False)
+    test_images = data.test_images.astype(dt, copy=False)
+    onehot = np.eye(CLASSES, dtype=dt)[data.train_labels]
+    # ``runs[j]`` is the index (into ``configs``) of the run in row j of the stacked arrays; runs of
+    # one stack are neighbours, so that each stack is a slice of the rows.
+    runs = np.array(sorted(range(len(configs)), key=lambda i: _stack_key(configs[i])), dtype=np.intp)
+    weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=dt)
+    bias = np.zeros((len(runs), 1, CLASSES), dtype=dt)
+    stacks = _make_stacks(configs, runs, [weights, bias])
+    losses = np.full((len(configs), first.steps), np.nan, dtype=dt)
+    first_step: list[int | None] = [None] * len(configs)
+    first_stage: list[str | None] = [None] * len(configs)
+
+    def finish(rows: np.ndarray) -> Iterator[tuple[int, TrainResult]]:
+        """Results of the runs in ``rows`` (a mask over the current rows)."""
+        flushes = np.array([configs[i].flush_subnormals for i in runs])
+        for flush in (True, False):  # predict takes one flush setting per call
+            mine = rows & (flushes == flush)
+            if not mine.any():
+                continue
+            predictions = predict(test_images, weights[mine], bias[mine], flush=flush)
+            for j, predicted in zip(np.flatnonzero(mine), predictions, strict=True):
+                i = runs[j]
+                yield (
+                    int(i),
+                    TrainResult(
+                        config=configs[i],
+                        losses=_frozen(losses[i].copy()),
+                        first_nonfinite_step=first_step[i],
+                        first_nonfinite=first_stage[i],
+                        test_accuracy=float(np.mean(predicted == data.test_labels)),
+                        weights=_frozen(weights[j].copy()),
+                        bias=_frozen(bias[j, 0].copy()),
+                        data_name=data.name,
+                    ),
+                )
+
+    batches = batch_indices(len(data.train_labels), first.batch_size, first.seed)
+    for step in range(first.steps):
+        idx = next(batches)
+        x, y = images[idx], onehot[idx]
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = _logits(x, weights, bias)
+        parts = [
+            loss_and_gradient(
+                logits[s.rows],
+                y,
+                loss=s.config.loss,
+                reduction=s.config.reduction,
+                epsilon=s.config.epsilon,
+                flush=s.config.flush_subnormals,
+            )
+            for s in stacks
+        ]
+        step_loss = np.concatenate([p.loss for p in parts])
+        grad_logits = (
+            np.concatenate([p.grad_logits for p in parts]) if len(parts) > 1 else parts[0].grad_logits
+        )
+        losses[runs, step] = step_loss
+        with np.errstate(over="ignore", invalid="ignore"):
+            grads = [_weight_gradients(x, grad_logits), grad_logits.sum(axis=-2, keepdims=True)]
+            for s in stacks:
+                s.optimizer.update([weights[s.rows], bias[s.rows]], [g[s.rows] for g in grads], s.state)
+        nonfinite = _nonfinite_stages(logits, step_loss, grads, [weights, bias])
+        if nonfinite is None:
+            continue
+        for j in np.flatnonzero(nonfinite.any(axis=1)):
+            if first_step[runs[j]] is None:
+                first_step[runs[j]] = step
+                first_stage[runs[j]] = STAGES[int(nonfinite[j].argmax())]
+        finite_weights = ~nonfinite[:, -1]
+        if not finite_weights.all():
+            # A single run stops here (NaN/inf weights make every later loss NaN); so does this one,
+            # and it leaves the stack.
+            yield from finish(~finite_weights)
+            runs, weights, bias = runs[finite_weights], weights[finite_weights], bias[finite_weights]
+            stacks = _compact(stacks, finite_weights)
+            if len(runs) == 0:
+                return
+    yield from finish(np.ones(len(runs), dtype=bool))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a

@@ -1,0 +1,105 @@
+"""Lesson 02's checks: the bisection search and the first loss value."""
+
+import re
+
+import numpy as np
+import pytest
+
+from course_utils import check_failing_batch_size_search, check_first_loss, load_mnist, train
+from course_utils.checks import CheckFailed
+
+
+def bisection(data, works, fails):
+    while fails - works > 1:
+        middle = (works + fails) // 2
+        if train(data, batch_size=middle).diverged:
+            fails = middle
+        else:
+            works = middle
+    return fails
+
+
+def first_loss_answer(batch_size):
+    return -np.log(np.full(batch_size, np.float32(0.1))).sum()
+
+
+def first_loss_loop(batch_size):
+    # A plain float32 loop rounds differently from numpy's pairwise sum, but it is still B·ln 10.
+    total = np.float32(0)
+    for _ in range(batch_size):
+        total += -np.log(np.float32(0.1))
+    return total
+
+
+def friendly(words):
+    """A failure message naming the problem (``words``, in the message or its hint) and a hint."""
+    return f"(?s)(?=.*{re.escape(words)})(?=.*\\nHint: )"
+
+
+class AlwaysEqualInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_bisection_passes_and_prints_one_line(capfd):
+    check_failing_batch_size_search(bisection)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓") and err == ""
+
+
+def test_a_size_that_trains_is_rejected():
+    data = load_mnist("auto")
+
+    def one_too_small(data_, works, fails):
+        return bisection(data, works, fails) - 1
+
+    with pytest.raises(CheckFailed, match=friendly("stays finite")):
+        check_failing_batch_size_search(one_too_small)
+
+
+def test_a_failing_size_that_is_not_a_boundary_is_rejected():
+    # 400 fails, and so does 399 (the bracket's failing end is deep in the failing region).
+    with pytest.raises(CheckFailed, match=friendly("fails too")):
+        check_failing_batch_size_search(lambda data, works, fails: fails)
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (lambda data, works, fails: float(fails), "whole number"),
+        (lambda data, works, fails: AlwaysEqualInt(fails), "whole number"),
+        (lambda data, works, fails: works, "outside the bracket"),
+        (lambda data, works, fails: fails + 1, "outside the bracket"),
+    ],
+)
+def test_wrong_kinds_of_answers_fail_before_any_training(answer, words, capfd):
+    with pytest.raises(CheckFailed, match=friendly(words)):
+        check_failing_batch_size_search(answer)
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("answer", [first_loss_answer, first_loss_loop])
+def test_first_loss_answers_in_float32_pass(answer, hidden, capfd):
+    check_first_loss(answer, hidden=hidden)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓") and err == ""
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (lambda B: B * np.log(10), "np.float32"),
+        (lambda B: float(B * np.log(10)), "np.float32"),
+        (lambda B: -np.log(np.float32(0.1)), "loss of one example"),
+        (lambda B: np.float32(B), "log10"),
+        (lambda B: np.float32(B * np.log(2)), "first loss is"),
+        (lambda B: AlwaysEqualInt(B), "np.float32"),
+    ],
+)
+def test_first_loss_mistakes_fail_with_a_hint(answer, words, capfd):
+    with pytest.raises(CheckFailed, match=friendly(words)):
+        check_first_loss(answer)
+    assert capfd.readouterr().err == ""

@@ -1,0 +1,129 @@
+"""Lesson 03's checks: the norm of a summed gradient, and the predicted smallest failing batch size."""
+
+import re
+
+import numpy as np
+import pytest
+
+from course_utils import (
+    check_failing_batch_size_prediction,
+    check_gradient_norm,
+    first_failing_batch_size,
+    load_mnist,
+    softmax,
+)
+from course_utils.checks import PREDICTION_TOLERANCE, SCAN_STEPS, CheckFailed
+
+
+def friendly(words):
+    """A failure message naming the problem (``words``, in the message or its hint) and a hint."""
+    return f"(?s)(?=.*{re.escape(words)})(?=.*\\nHint: )"
+
+
+def gradient_parts(images, onehot, weights, bias):
+    grad_logits = softmax(images @ weights + bias) - onehot
+    w, b = images.T @ grad_logits, grad_logits.sum(axis=0)
+    return np.sum(w.astype(np.float64) ** 2), np.sum(b.astype(np.float64) ** 2), len(images)
+
+
+def correct_norm(*args):
+    w2, b2, _ = gradient_parts(*args)
+    return float(np.sqrt(w2 + b2))
+
+
+class AlwaysEqualFloat(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+class AlwaysEqualInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_correct_gradient_norm_passes_quietly(hidden, capfd):
+    check_gradient_norm(correct_norm, hidden=hidden)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓") and err == ""
+
+
+def test_numpy_scalar_answers_are_accepted():
+    check_gradient_norm(lambda *args: np.float64(correct_norm(*args)))
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (lambda *a: correct_norm(*a) / gradient_parts(*a)[2], "mean"),
+        (lambda *a: float(np.sqrt(gradient_parts(*a)[0])), "bias"),
+        (lambda *a: correct_norm(*a) ** 2, "expected"),
+        (lambda *a: np.array([correct_norm(*a)]), "should be a number"),
+        (lambda *a: AlwaysEqualFloat(0.0), "should be a number"),
+        (lambda *a: 1 / 0, "ZeroDivisionError"),
+    ],
+)
+def test_wrong_gradient_norms_fail_with_a_hint(answer, words, capfd):
+    with pytest.raises(CheckFailed, match=friendly(words)):
+        check_gradient_norm(answer)
+    assert capfd.readouterr().err == ""
+
+
+def test_unimplemented_answer_says_so():
+    def my_gradient_norm(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match=friendly("not implemented")):
+        check_gradient_norm(my_gradient_norm)
+
+
+def measured(learning_rate):
+    data = load_mnist("auto")
+    start = int(np.ceil(1.0 / learning_rate))
+    found, _ = first_failing_batch_size(
+        data, range(start, 4001), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+    )
+    return found
+
+
+def test_the_exact_measured_size_passes_and_the_check_prints_the_comparison(capfd):
+    truth = measured(0.007)
+    check_failing_batch_size_prediction(lambda lr: truth)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓") and f"measured {truth}" in out and err == ""
+
+
+def test_predictions_from_a_constant_product_pass_also_at_the_hidden_rates():
+    products = [lr * measured(lr) for lr in (0.02, 0.01, 0.005)]
+    c = float(np.mean(products))
+    check_failing_batch_size_prediction(lambda lr: int(round(c / lr)), hidden=True)
+
+
+def test_predictions_outside_the_tolerance_fail_with_the_measured_value(capfd):
+    truth = measured(0.007)
+    too_small = int(truth * (1 - PREDICTION_TOLERANCE)) - 2
+    with pytest.raises(CheckFailed, match=friendly(f"measured {truth}")):
+        check_failing_batch_size_prediction(lambda lr: too_small)
+    with pytest.raises(CheckFailed, match=friendly("too large")):
+        check_failing_batch_size_prediction(lambda lr: int(truth * (1 + PREDICTION_TOLERANCE)) + 2)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_prediction_that_ignores_the_learning_rate_fails_the_hidden_rates():
+    truth = measured(0.007)
+    check_failing_batch_size_prediction(lambda lr: truth)  # right by luck at the visible rate
+    with pytest.raises(CheckFailed, match=friendly("does not change with the learning rate")):
+        check_failing_batch_size_prediction(lambda lr: truth, hidden=True)
+
+
+@pytest.mark.parametrize(
+    "answer", [lambda lr: 250.0, lambda lr: AlwaysEqualInt(250), lambda lr: "250", lambda lr: None]
+)
+def test_non_integer_predictions_fail_before_any_scan(answer, capfd):
+    with pytest.raises(CheckFailed, match=friendly("whole number")):
+        check_failing_batch_size_prediction(answer)
+    assert capfd.readouterr().err == ""

@@ -1,0 +1,52 @@
+"""`make lab`, the README's "start the course" command, goes through one entry point that the
+browser test (tests/test_browser.py) launches too: ``python -m course_utils lab [ARGS...]``."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupyterlab
+
+from course_utils.lab import LESSONS, lab_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_make_lab_runs_the_course_entry_point():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^lab:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    assert recipe.strip() == "$(PY) -m course_utils lab"
+
+
+def test_lab_serves_the_lessons_folder_and_passes_extra_arguments_through():
+    command = lab_command(["--port=8999", "--no-browser"], python="python3")
+    assert command == [
+        "python3",
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={LESSONS}",
+        "--port=8999",
+        "--no-browser",
+    ]
+    assert LESSONS == ROOT / "lessons"
+
+
+def test_a_served_folder_given_as_argument_replaces_the_lessons_folder():
+    # traitlets refuses a setting given twice, so the default must step aside
+    for option in ["--ServerApp.root_dir=/tmp/copy", "--notebook-dir=/tmp/copy"]:
+        command = lab_command([option])
+        assert command[1:] == ["-m", "jupyterlab", option]
+        assert command[0] == sys.executable
+
+
+def test_cli_hands_every_argument_to_jupyter_lab():
+    # --version is an option of `jupyter lab`, not of `python -m course_utils lab`
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "lab", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert done.stdout.strip() == jupyterlab.__version__

@@ -1,0 +1,142 @@
+"""Many runs at once give, run by run, exactly what single runs give: outcomes, losses, weights."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from course_utils import OPTIMIZERS, TrainConfig, load_mnist, multirun, run
+from course_utils.multirun import train_many
+from course_utils.training import STAGES
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_mnist("sample")
+
+
+def grid() -> list[TrainConfig]:
+    """Runs on both sides of the failure threshold, and the fixes, in both dtypes."""
+    # Naive summed float32 cross-entropy around B = 175-215, where failing and surviving batch
+    # sizes alternate on the sample, at the tutorial's learning rate and a slightly smaller one.
+    threshold = [
+        TrainConfig(batch_size=b, learning_rate=lr)
+        for b, lr in itertools.product([174, 175, 205, 209, 212, 213], [0.01, 0.008])
+    ]
+    fixes = [
+        TrainConfig(batch_size=b, loss=loss, reduction=reduction, dtype=dtype)
+        for b, loss, reduction, dtype in itertools.product(
+            [209], ["naive", "epsilon", "stable"], ["sum", "mean"], ["float32", "float64"]
+        )
+        if (loss, reduction, dtype) != ("naive", "sum", "float32")
+    ]
+    # Without flushing subnormals float32 fails later; and a large batch that fails at once.
+    others = [TrainConfig(batch_size=b, flush_subnormals=False) for b in (185, 186, 1000)]
+    return threshold + fixes + others
+
+
+def optimizer_grid() -> list[TrainConfig]:
+    return [
+        TrainConfig(batch_size=200, learning_rate=lr, optimizer=name, steps=300)
+        for name in OPTIMIZERS
+        for lr in (0.01, 0.001)
+    ]
+
+
+@pytest.fixture(scope="module")
+def pairs(data):
+    configs = grid() + optimizer_grid()
+    return list(zip(train_many(data, configs), [run(data, c) for c in configs], strict=True))
+
+
+def test_the_grid_has_runs_on_both_sides_of_the_threshold(pairs):
+    naive = [single for _, single in pairs[:12]]
+    assert any(r.diverged for r in naive) and not all(r.diverged for r in naive)
+    assert any(r.diverged for _, r in pairs) and not all(r.diverged for _, r in pairs)
+
+
+def test_outcome_and_accuracy_equal_the_single_run(pairs):
+    for many, single in pairs:
+        assert many.config == single.config
+        assert many.first_nonfinite_step == single.first_nonfinite_step, single.config
+        assert many.first_nonfinite == single.first_nonfinite, single.config
+        assert many.test_accuracy == single.test_accuracy, single.config
+
+
+def test_losses_and_weights_are_bit_identical(pairs):
+    # The largest difference found on this grid is 0: every number is computed by the same numpy
+    # operation on the same values (see the docstring of course_utils.multirun).
+    for many, single in pairs:
+        assert many.losses.dtype == single.losses.dtype
+        assert many.losses.tobytes() == single.losses.tobytes(), single.config
+        assert many.weights.tobytes() == single.weights.tobytes(), single.config
+        assert many.bias.tobytes() == single.bias.tobytes(), single.config
+
+
+def test_results_look_like_single_results(pairs):
+    for many, single in pairs:
+        assert many.weights.shape == (784, 10) and many.bias.shape == (10,)
+        assert many.losses.shape == single.losses.shape
+        assert many.first_nonfinite in (None, *STAGES)
+        assert not many.weights.flags.writeable and not many.losses.flags.writeable
+        assert many.data_name == single.data_name
+        assert repr(many) == repr(single)
+
+
+def test_per_run_products_give_the_same_results_as_wide_ones(data, monkeypatch):
+    configs = [TrainConfig(batch_size=209, learning_rate=lr, steps=60) for lr in (0.01, 0.02, 0.001)]
+    wide = train_many(data, configs)
+    monkeypatch.setattr(multirun, "wide_product_is_exact", lambda *args: False)
+    per_run = train_many(data, configs)
+    for a, b in zip(wide, per_run, strict=True):
+        assert a.losses.tobytes() == b.losses.tobytes()
+        assert a.weights.tobytes() == b.weights.tobytes()
+
+
+def test_the_check_of_the_wide_product_agrees_with_other_numbers():
+    # Whether one wide product rounds like the per-run products depends on the shapes, not on the
+    # values: the verdict (made once per shape on other random numbers) holds for these numbers.
+    rng = np.random.default_rng(1)
+    for batch, runs in [(50, 3), (150, 4)]:
+        x = rng.random((batch, 784)).astype(np.float32)
+        weights = rng.standard_normal((runs, 784, 10)).astype(np.float32)
+        grads = rng.standard_normal((runs, batch, 10)).astype(np.float32)
+        forward = (
+            np.stack([x @ w for w in weights]).tobytes() == multirun._wide_forward(x, weights).tobytes()
+        )
+        backward = (
+            np.stack([x.T @ g for g in grads]).tobytes() == multirun._wide_backward(x, grads).tobytes()
+        )
+        assert multirun.wide_product_is_exact("forward", batch, runs, "float32") == forward
+        assert multirun.wide_product_is_exact("backward", batch, runs, "float32") == backward
+
+
+def test_diverged_runs_leave_the_stack(data, monkeypatch):
+    runs_per_call = []
+    original = multirun.loss_and_gradient
+
+    def counting(logits, onehot, **kwargs):
+        runs_per_call.append(len(logits))
+        return original(logits, onehot, **kwargs)
+
+    monkeypatch.setattr(multirun, "loss_and_gradient", counting)
+    fast, slow = train_many(
+        data, [TrainConfig(batch_size=50, learning_rate=lr, steps=20) for lr in (5.0, 0.01)]
+    )
+    assert fast.diverged and not slow.diverged
+    assert runs_per_call[0] == 2
+    assert runs_per_call[fast.first_nonfinite_step + 1 :] == [1] * (19 - fast.first_nonfinite_step)
+
+
+def test_results_come_back_in_the_order_of_the_configs(data):
+    configs = [
+        TrainConfig(batch_size=b, learning_rate=lr, steps=5)
+        for b in (300, 20, 300)
+        for lr in (0.1, 0.01)
+    ]
+    assert [r.config for r in train_many(data, configs)] == configs
+
+
+def test_bad_input_is_reported_before_any_run(data):
+    with pytest.raises(ValueError, match="batch_size=4001"):
+        train_many(data, [TrainConfig(steps=1), TrainConfig(batch_size=4001, steps=1)])

@@ -1,0 +1,47 @@
+"""Lesson 01's explorer: steps, batch size and learning rate redraw the weight maps; runs are cached."""
+
+import time
+
+import ipywidgets as widgets
+import pytest
+
+from course_utils import load_mnist, tutorial_explorer
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_mnist("sample")
+
+
+def test_controls_do_not_update_while_dragging(data):
+    explorer = tutorial_explorer(data, steps=10)
+    assert set(explorer.controls) == {"steps", "batch_size", "learning_rate"}
+    assert all(control.continuous_update is False for control in explorer.controls.values())
+    assert isinstance(explorer.controls["batch_size"], widgets.IntSlider)
+
+
+def test_steps_control_changes_summary_and_figure_and_returns_from_the_cache(data):
+    explorer = tutorial_explorer(data, steps=10)
+    first_summary, first_png = explorer.summary.value, explorer.image.value
+    assert "10 steps" in first_summary and "test accuracy" in first_summary
+    assert bytes(first_png[:4]) == b"\x89PNG"
+
+    explorer.controls["steps"].value = 100
+    assert "100 steps" in explorer.summary.value
+    assert explorer.image.value != first_png
+
+    misses = explorer.cached_train.cache_info().misses
+    start = time.perf_counter()
+    explorer.controls["steps"].value = 10
+    assert time.perf_counter() - start < 2.0
+    assert explorer.cached_train.cache_info().misses == misses  # served from the cache
+    assert explorer.summary.value == first_summary
+    assert explorer.image.value == first_png  # same run, same bytes
+    assert explorer.updates == 3
+
+
+def test_a_setting_that_diverges_says_so(data):
+    explorer = tutorial_explorer(data, steps=30)
+    explorer.controls["learning_rate"].value = 0.03
+    explorer.controls["batch_size"].value = 200
+    assert "went NaN" in explorer.summary.value
