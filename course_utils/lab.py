@@ -17,6 +17,7 @@ LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 # Extra arguments that choose the served folder themselves; then the default root is left out
 # (traitlets refuses a setting given twice on the command line).
 ROOT_OPTIONS = ("--ServerApp.root_dir", "--ServerApp.notebook_dir", "--notebook-dir")
+ALLOW_ROOT_OPTIONS = ("--allow-root", "--ServerApp.allow_root")
 
 
 def lab_command(extra_args: Sequence[str] = (), *, python: str | None = None) -> list[str]:
@@ -29,9 +30,18 @@ def lab_command(extra_args: Sequence[str] = (), *, python: str | None = None) ->
     """
     extra = list(extra_args)
     command = [python or sys.executable, "-m", "jupyterlab"]
-    if not any(arg.split("=", 1)[0] in ROOT_OPTIONS for arg in extra):
+    given = {arg.split("=", 1)[0] for arg in extra}
+    if not given & set(ROOT_OPTIONS):
         command.append(f"--ServerApp.root_dir={LESSONS}")
+    if _running_as_root() and not given & set(ALLOW_ROOT_OPTIONS):
+        # Jupyter refuses to start as root without it; on a course machine or container that is
+        # often the only user there is.
+        command.append("--ServerApp.allow_root=True")
     return command + extra
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def launch(extra_args: Sequence[str] = ()) -> int:

@@ -19,7 +19,8 @@ def test_make_lab_runs_the_course_entry_point():
     assert recipe.strip() == "$(PY) -m course_utils lab"
 
 
-def test_lab_serves_the_lessons_folder_and_passes_extra_arguments_through():
+def test_lab_serves_the_lessons_folder_and_passes_extra_arguments_through(monkeypatch):
+    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: False)
     command = lab_command(["--port=8999", "--no-browser"], python="python3")
     assert command == [
         "python3",
@@ -32,7 +33,15 @@ def test_lab_serves_the_lessons_folder_and_passes_extra_arguments_through():
     assert LESSONS == ROOT / "lessons"
 
 
-def test_a_served_folder_given_as_argument_replaces_the_lessons_folder():
+def test_as_root_the_lab_allows_root_once(monkeypatch):
+    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: True)
+    assert lab_command([])[-1] == "--ServerApp.allow_root=True"
+    assert lab_command(["--allow-root"]).count("--allow-root") == 1
+    assert not any("allow_root" in arg for arg in lab_command(["--allow-root"]))
+
+
+def test_a_served_folder_given_as_argument_replaces_the_lessons_folder(monkeypatch):
+    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: False)
     # traitlets refuses a setting given twice, so the default must step aside
     for option in ["--ServerApp.root_dir=/tmp/copy", "--notebook-dir=/tmp/copy"]:
         command = lab_command([option])
