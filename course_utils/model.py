@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOSSES = ("naive", "epsilon", "stable")
+LOSSES = ("naive", "epsilon", "clipped", "stable")
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64")
 DEFAULT_EPSILON = 1e-10
@@ -105,13 +105,14 @@ def loss_and_gradient(
     ----------
     logits : ndarray, shape (batch, classes), or (runs, batch, classes) for a stack of runs
     onehot : ndarray, same dtype, shape (batch, classes) or that of ``logits``, one 1 per row
-    loss : {"naive", "epsilon", "stable"}
+    loss : {"naive", "epsilon", "clipped", "stable"}
         ``naive``: ``-sum(y * log(p))``, the 2015 tutorial; ``epsilon``: ``-sum(y * log(p + eps))``;
+        ``clipped``: ``-sum(y * log(clip_by_value(p, eps, 1)))``, the era's other workaround;
         ``stable``: ``sum(logsumexp(z) - z . y)``, as ``softmax_cross_entropy_with_logits``.
     reduction : {"sum", "mean"}
         Sum over the batch (the tutorial's ``reduce_sum``) or the mean of per-example losses.
     epsilon : float
-        The constant added inside the log by the ``epsilon`` loss.
+        The constant added inside the log by the ``epsilon`` loss; the lower clip of ``clipped``.
     flush : bool
         Flush subnormal intermediate results to zero, as TensorFlow's CPU kernels do.
 
@@ -140,13 +141,21 @@ def loss_and_gradient(
             grad_logits = (probabilities - onehot) * scale
         else:
             probabilities = softmax(logits, flush=flush)
-            inside_log = probabilities if loss == "naive" else probabilities + dtype.type(epsilon)
+            if loss == "naive":
+                inside_log = probabilities
+            elif loss == "epsilon":
+                inside_log = probabilities + dtype.type(epsilon)
+            else:  # clipped: tf.clip_by_value(y, epsilon, 1)
+                inside_log = np.clip(probabilities, dtype.type(epsilon), dtype.type(1))
             per_example = -(onehot * np.log(inside_log)).sum(axis=-1)
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
             if flush:
                 flush_subnormals(grad_p)
+            if loss == "clipped":
+                # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
+                grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
             grad_logits = (
                 grad_p - (grad_p * probabilities).sum(axis=-1, keepdims=True)

@@ -188,14 +188,14 @@ def train(
     data : MnistData
     batch_size, learning_rate, steps
         The tutorial used 100, 0.01 and 1000.
-    loss : {"naive", "epsilon", "stable"}
+    loss : {"naive", "epsilon", "clipped", "stable"}
     reduction : {"sum", "mean"}
     dtype : {"float32", "float64"}
         All arithmetic happens in this type (TensorFlow's default is float32).
     seed : int
         Seeds the reshuffles between epochs; the same arguments give bit-identical results.
     epsilon : float
-        The constant inside the log of the ``epsilon`` loss.
+        The constant inside the log of the ``epsilon`` loss; the lower clip of ``clipped``.
     flush_subnormals : bool
         Flush subnormal intermediates to zero as TensorFlow's CPU kernels do ("TensorFlow-
         compatible", the default); ``False`` shows numpy's IEEE behaviour.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import MnistData
-from .model import DEFAULT_EPSILON, LossAndGradient, flush_subnormals, predict, softmax
+from .model import DEFAULT_EPSILON, LossAndGradient, loss_and_gradient, predict, softmax
 from .training import TrainResult, train
 
 
@@ -69,27 +69,9 @@ def clipped_loss_and_gradient(
 
     Introduced in lesson 05.
     """
-    dtype = logits.dtype
-    batch = logits.shape[0]
-    scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
-    low, high = dtype.type(epsilon), dtype.type(1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        probabilities = softmax(logits, flush=flush)
-        clipped = np.clip(probabilities, low, high)
-        per_example = -(onehot * np.log(clipped)).sum(axis=1)
-        grad_clipped = (onehot * -scale) * np.reciprocal(clipped)
-        if flush:
-            flush_subnormals(grad_clipped)
-        # TensorFlow's ClipByValue gradient: zero where the input was below the lower bound or
-        # above the upper one (the clip was active), the incoming gradient elsewhere.
-        active = (probabilities < low) | (probabilities > high)
-        grad_p = np.where(active, dtype.type(0), grad_clipped)
-        grad_logits = (grad_p - (grad_p * probabilities).sum(axis=1, keepdims=True)) * probabilities
-        if flush:
-            flush_subnormals(grad_logits)
-        total = per_example.sum(dtype=dtype)
-        value = total if reduction == "sum" else total / dtype.type(batch)
-    return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
+    return loss_and_gradient(
+        logits, onehot, loss="clipped", reduction=reduction, epsilon=epsilon, flush=flush
+    )
 
 
 @dataclass(frozen=True, repr=False)

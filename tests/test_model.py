@@ -33,7 +33,7 @@ def finite_difference(logits, onehot, h=1e-6, **kwargs):
     seed=st.integers(0, 2**32 - 1),
     batch_size=st.integers(1, 6),
     spread=st.floats(0.1, 5.0),
-    loss=st.sampled_from(["naive", "epsilon", "stable"]),
+    loss=st.sampled_from(["naive", "epsilon", "clipped", "stable"]),
     reduction=st.sampled_from(["sum", "mean"]),
 )
 def test_gradient_matches_central_finite_differences_in_float64(
@@ -121,7 +121,7 @@ def test_softmax_subtracts_the_max_so_huge_logits_do_not_overflow():
 def test_arithmetic_stays_in_the_input_dtype():
     for dtype in ("float32", "float64"):
         logits, onehot = gap_logits(3.0, dtype)
-        for loss in ("naive", "epsilon", "stable"):
+        for loss in ("naive", "epsilon", "clipped", "stable"):
             result = loss_and_gradient(logits, onehot, loss=loss)
             assert result.loss.dtype == dtype and result.grad_logits.dtype == dtype
 
@@ -135,3 +135,11 @@ def test_float32_softmax_gives_zero_below_onednns_exp_floor_as_tensorflow_does()
     assert softmax(np.float32([[0.0, -86.6]]), flush=True)[0, 1] > 0
     assert float_limits("float32").softmax_zero_gap == pytest.approx(125 * np.log(2), abs=1e-3)
     assert softmax(np.float64([[0.0, -86.7]]), flush=True)[0, 1] > 0  # float64 runs on Eigen
+
+
+def test_clipped_loss_is_finite_and_silences_the_example_whose_probability_underflowed():
+    logits, onehot = gap_logits(120.0)  # class 1 has p = 0 exactly
+    onehot = np.eye(10, dtype="float32")[[1]]  # ... and it is the target
+    clipped = loss_and_gradient(logits, onehot, loss="clipped", epsilon=1e-10)
+    assert clipped.loss == pytest.approx(-np.log(1e-10), rel=1e-6)
+    assert (clipped.grad_logits == 0).all()  # ClipByValue passes no gradient where it clipped

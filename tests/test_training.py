@@ -63,8 +63,8 @@ def test_a_diverging_run_records_nan_without_raising(data):
     assert "first non-finite" in repr(result)
 
 
-@pytest.mark.parametrize("loss", ["epsilon", "stable"])
-def test_epsilon_and_stable_losses_never_produce_nan_where_naive_does(data, loss):
+@pytest.mark.parametrize("loss", ["epsilon", "clipped", "stable"])
+def test_epsilon_clipped_and_stable_losses_never_produce_nan_where_naive_does(data, loss):
     assert train(data, batch_size=1000, steps=30).diverged
     assert not train(data, batch_size=1000, steps=30, loss=loss).diverged
 
@@ -92,7 +92,7 @@ BAD_INPUTS = [
     ({"learning_rate": float("inf")}, ValueError, "learning_rate=inf"),
     ({"learning_rate": "0.01"}, TypeError, "learning_rate='0.01'"),
     ({"steps": 0}, ValueError, "steps=0"),
-    ({"loss": "naïve"}, ValueError, "'naive', 'epsilon', 'stable'"),
+    ({"loss": "naïve"}, ValueError, "'naive', 'epsilon', 'clipped', 'stable'"),
     ({"reduction": "avg"}, ValueError, "'sum', 'mean'"),
     ({"dtype": "float16"}, ValueError, "'float32', 'float64'"),
     ({"epsilon": 0.0}, ValueError, "epsilon=0.0"),
