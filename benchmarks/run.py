@@ -128,24 +128,21 @@ def phase_diagram(data, repeat: int, steps: int, sizes: tuple[int, int]) -> None
         TrainConfig(batch_size=b, learning_rate=lr, steps=steps)
         for b, lr in itertools.product(batch_sizes, learning_rates)
     ]
-    table = sweep(  # also a warm-up
-        data,
-        batch_size=batch_sizes,
-        learning_rate=learning_rates,
-        steps=steps,
-        cache=False,
-        progress=False,
-    )
+
+    def vectorised():
+        return sweep(
+            data,
+            batch_size=batch_sizes,
+            learning_rate=learning_rates,
+            steps=steps,
+            cache=False,
+            progress=False,
+        )
+
+    table = vectorised()  # also a warm-up
     medians = measure(
         {
-            "vectorised": lambda: sweep(
-                data,
-                batch_size=batch_sizes,
-                learning_rate=learning_rates,
-                steps=steps,
-                cache=False,
-                progress=False,
-            ),
+            "vectorised": vectorised,
             "loop": lambda: [run(data, config) for config in configs],
         },
         repeat,

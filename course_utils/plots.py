@@ -445,17 +445,7 @@ def plot_outcome_matrix(
     image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     for (i, j), text in np.ndenumerate(labels):
         nan = text.startswith("NaN")
-        light = not nan and text and float(text) < 0.6
-        ax.text(
-            j,
-            i,
-            text,
-            ha="center",
-            va="center",
-            fontsize=8,
-            color=NAN_MARKER["color"] if nan else ("white" if light else "black"),
-            fontweight="bold" if nan else "normal",
-        )
+        _label_cell(ax, i, j, text, nan=nan, light=not nan and bool(text) and float(text) < 0.6, size=8)
     ax.set_xticks(range(len(columns)), [f"{c:g}" if isinstance(c, float) else str(c) for c in columns])
     ax.set_yticks(range(len(tables)), [str(name) for name in tables])
     ax.set_xlabel(xlabel or "batch size B (examples per step)")
@@ -549,19 +539,9 @@ def plot_phase_diagrams(
         accuracy = np.where(grid["diverged"], np.nan, grid["test_accuracy"])
         image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         for (i, j), row in np.ndenumerate(grid):
-            text = outcome_label(row)
             nan = bool(row["diverged"])
             light = not nan and float(row["test_accuracy"]) < 0.6
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=7,
-                color=NAN_MARKER["color"] if nan else ("white" if light else "black"),
-                fontweight="bold" if nan else "normal",
-            )
+            _label_cell(ax, i, j, outcome_label(row), nan=nan, light=light, size=7)
         ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)
         ax.set_yticks(range(grid.shape[0]), [str(int(b)) for b in grid["batch_size"][:, 0]])
         ax.set_xlabel(xlabel)
@@ -807,3 +787,18 @@ def plot_loss_vs_examples(
     )
     ax.legend(fontsize="x-small")
     return figure
+
+
+def _label_cell(ax, i, j, text, *, nan: bool, light: bool, size: int) -> None:
+    """Write a heatmap cell's label: NaN runs bold in the NaN colour, light text on dark cells."""
+    color = NAN_MARKER["color"] if nan else ("white" if light else "black")
+    ax.text(
+        j,
+        i,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        color=color,
+        fontweight="bold" if nan else "normal",
+    )
