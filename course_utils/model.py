@@ -50,6 +50,49 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
     return a
 
 
+# numpy reduces over a short last axis row by row, paying a fixed cost per row: with 10 classes that
+# is most of a training step. These two walk the class axis column by column instead, over whole
+# batches at once, and give the very same bits as numpy's reductions (tests/test_model.py compares
+# them on random and special values), so that results do not depend on which of the two was used.
+
+
+def class_max(a: np.ndarray) -> np.ndarray:
+    """``a.max(axis=-1, keepdims=True)``, computed column by column (NaN wins, as in numpy)."""
+    largest = a[..., :1].copy()
+    for j in range(1, a.shape[-1]):
+        np.maximum(largest, a[..., j : j + 1], out=largest)
+    return largest
+
+
+def class_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1, keepdims=True)``, column by column, in numpy's order of additions.
+
+    For a row of n <= 128 entries numpy adds ``0 + pairwise(row)``: below 8 entries one by one;
+    otherwise eight running sums over blocks of eight, combined as ``((r0+r1)+(r2+r3))+((r4+r5)+
+    (r6+r7))``, then the entries left over one by one.
+    """
+    n = a.shape[-1]
+    column = [a[..., j : j + 1] for j in range(n)]
+    if n > 128:
+        return a.sum(axis=-1, keepdims=True)
+    if n < 8:
+        total = np.zeros(a.shape[:-1] + (1,), dtype=a.dtype)
+        for c in column:
+            total += c
+        return total
+    partial = [c.copy() for c in column[:8]]
+    body = n - n % 8
+    for start in range(8, body, 8):
+        for j in range(8):
+            partial[j] += column[start + j]
+    r = partial
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for c in column[body:]:
+        total += c
+    total += 0  # numpy starts from its identity: this turns a sum of -0.0 into +0.0, as it does
+    return total
+
+
 def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     """Softmax over the last axis (the classes), as TensorFlow's ``Softmax`` op computes it.
 
@@ -66,7 +109,7 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
     np.float32(0.1)
     """
-    shifted = logits - logits.max(axis=-1, keepdims=True)
+    shifted = logits - class_max(logits)
     exps = np.exp(shifted)
     if flush:
         flush_subnormals(exps)
@@ -75,7 +118,7 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
             # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
             # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
             exps[exps < ONEDNN_EXP_FLOOR] = 0
-    probabilities = exps * np.reciprocal(exps.sum(axis=-1, keepdims=True))
+    probabilities = exps * np.reciprocal(class_sum(exps))
     if flush:
         flush_subnormals(probabilities)
     return probabilities
@@ -128,12 +171,12 @@ def loss_and_gradient(
     scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         if loss == "stable":
-            shifted = logits - logits.max(axis=-1, keepdims=True)
+            shifted = logits - class_max(logits)
             exps = np.exp(shifted)
             if flush:
                 flush_subnormals(exps)
-            sums = exps.sum(axis=-1, keepdims=True)
-            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=-1)
+            sums = class_sum(exps)
+            per_example = class_sum(onehot * (np.log(sums) - shifted))[..., 0]
             probabilities = exps * np.reciprocal(sums)
             if flush:
                 flush_subnormals(probabilities)
@@ -147,7 +190,7 @@ def loss_and_gradient(
                 inside_log = probabilities + dtype.type(epsilon)
             else:  # clipped: tf.clip_by_value(y, epsilon, 1)
                 inside_log = np.clip(probabilities, dtype.type(epsilon), dtype.type(1))
-            per_example = -(onehot * np.log(inside_log)).sum(axis=-1)
+            per_example = -class_sum(onehot * np.log(inside_log))[..., 0]
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
@@ -157,9 +200,7 @@ def loss_and_gradient(
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
                 grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
-            grad_logits = (
-                grad_p - (grad_p * probabilities).sum(axis=-1, keepdims=True)
-            ) * probabilities
+            grad_logits = (grad_p - class_sum(grad_p * probabilities)) * probabilities
         if flush:
             flush_subnormals(grad_logits)
         total = per_example.sum(axis=-1, dtype=dtype)

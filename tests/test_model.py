@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import float_limits, flush_subnormals, loss_and_gradient, softmax
+from course_utils.model import class_max, class_sum
 
 
 def batch(seed, batch_size, spread):
@@ -143,3 +144,30 @@ def test_clipped_loss_is_finite_and_silences_the_example_whose_probability_under
     clipped = loss_and_gradient(logits, onehot, loss="clipped", epsilon=1e-10)
     assert clipped.loss == pytest.approx(-np.log(1e-10), rel=1e-6)
     assert (clipped.grad_logits == 0).all()  # ClipByValue passes no gradient where it clipped
+
+
+def _rows_with_special_values(dtype, classes: int) -> np.ndarray:
+    """Random rows of mixed magnitudes and signs, plus rows of zeros of both signs, inf and NaN."""
+    rng = np.random.default_rng(classes)
+    rows = rng.standard_normal((4000, classes)) * 10.0 ** rng.integers(-40, 30, (4000, classes))
+    rows = rows.astype(dtype)
+    rows[0] = -0.0
+    rows[1] = 0.0
+    rows[2, ::2] = -0.0
+    rows[3, -1] = np.inf
+    rows[4, 0] = -np.inf
+    rows[5, classes // 2] = np.nan
+    rows[6, 0], rows[6, -1] = np.inf, -np.inf
+    rows[7] = np.finfo(dtype).tiny / 4  # subnormal
+    return rows.reshape(2, 2000, classes)  # a stack of two "runs"
+
+
+@pytest.mark.parametrize("classes", [1, 2, 7, 8, 10, 13, 16, 17, 100])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_sum_and_max_give_numpys_bits(dtype, classes):
+    a = _rows_with_special_values(dtype, classes)
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert class_sum(a).tobytes() == a.sum(axis=-1, keepdims=True).tobytes()
+        assert class_max(a).tobytes() == a.max(axis=-1, keepdims=True).tobytes()
+    # The column views must not leak into the inputs.
+    assert np.array_equal(a, _rows_with_special_values(dtype, classes), equal_nan=True)
