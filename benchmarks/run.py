@@ -24,8 +24,10 @@ from collections.abc import Callable
 
 import matplotlib
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from course_utils import TrainConfig, batch_indices, load_mnist, run, sweep, train
+from course_utils.multirun import default_workers
 
 
 def measure(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, tuple[float, float]]:
@@ -42,13 +44,17 @@ def measure(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str
     }
 
 
-def report(name: str, medians: dict[str, tuple[float, float]], note: str = "") -> None:
-    """Print ``NAME ratio=... first=...s second=...s``: how many times faster the first is."""
+def report(
+    name: str, medians: dict[str, tuple[float, float]], note: str = "", cpu: bool = True
+) -> None:
+    """Print ``NAME ratio=... first=...s second=...s``: how many times faster the first is.
+
+    ``cpu=False`` leaves out the CPU times (they count this process only, not worker processes).
+    """
     (first, (wall1, cpu1)), (second, (wall2, cpu2)) = medians.items()
-    line = (
-        f"{name} ratio={wall2 / wall1:.2f} {first}={wall1:.3f}s {second}={wall2:.3f}s "
-        f"cpu_ratio={cpu2 / cpu1:.2f} cpu_{first}={cpu1:.3f}s cpu_{second}={cpu2:.3f}s"
-    )
+    line = f"{name} ratio={wall2 / wall1:.2f} {first}={wall1:.3f}s {second}={wall2:.3f}s"
+    if cpu:
+        line += f" cpu_ratio={cpu2 / cpu1:.2f} cpu_{first}={cpu1:.3f}s cpu_{second}={cpu2:.3f}s"
     print(line + (f"  # {note}" if note else ""), flush=True)
 
 
@@ -147,11 +153,36 @@ def phase_diagram(data, repeat: int, steps: int, sizes: tuple[int, int]) -> None
         },
         repeat,
     )
+    workers = default_workers()
     note = (
         f"B {batch_sizes[0]}..{batch_sizes[-1]} x lr {learning_rates[0]:g}..{learning_rates[-1]:g} "
-        f"(geometric), {steps} steps, {int(table['diverged'].sum())} of {len(table)} runs diverge"
+        f"(geometric), {steps} steps, {int(table['diverged'].sum())} of {len(table)} runs diverge, "
+        f"{workers} worker processes"
     )
-    report(f"phase_diagram_{rows}x{columns}", medians, note)
+    report(f"phase_diagram_{rows}x{columns}", medians, note, cpu=False)
+    products_only_bound(table, medians["loop"][0], workers)
+
+
+def products_only_bound(table: np.ndarray, loop_seconds: float, workers: int) -> None:
+    """The best ratio any exact vectorisation could reach: the loop against the time of nothing but
+    the diagram's matrix products, at the multiply-add rate of one wide product (1000 × 784 times
+    784 × 120, one BLAS thread), on every worker at once. Exactness means every run computes its own
+    two products per step (batch × 784 × 10 multiply-adds each); no element-wise work is counted."""
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 784), dtype=np.float32)
+    wide = rng.random((784, 120), dtype=np.float32)
+    with threadpool_limits(limits=1, user_api="blas"):
+        seconds = measure({"product": lambda: x @ wide}, 200)["product"][0]
+    rate = 1000 * 784 * 120 / seconds  # multiply-adds per second
+    steps = np.where(table["diverged"], table["first_nonfinite_step"] + 1, table["steps"])
+    multiply_adds = float((table["batch_size"] * steps).sum()) * 2 * 784 * 10
+    bound = multiply_adds / rate / workers
+    print(
+        f"phase_diagram_bound ratio={loop_seconds / bound:.2f} products_only={bound:.3f}s "
+        f"loop={loop_seconds:.3f}s  # {multiply_adds:.3g} multiply-adds at {rate / 1e9:.1f} G/s "
+        f"per core on {workers} cores: no exact vectorisation can beat this ratio",
+        flush=True,
+    )
 
 
 # --- (c) a widget: from a control change to the new figure ---

@@ -50,14 +50,19 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
     return a
 
 
-# numpy reduces over a short last axis row by row, paying a fixed cost per row: with 10 classes that
-# is most of a training step. These two walk the class axis column by column instead, over whole
-# batches at once, and give the very same bits as numpy's reductions (tests/test_model.py compares
-# them on random and special values), so that results do not depend on which of the two was used.
+# numpy reduces over a short last axis row by row, paying a fixed cost per row: for a stack of
+# runs with large batches that is most of a training step. These two walk the class axis column by
+# column instead, over all rows at once (a fixed cost per column), and give the very same bits as
+# numpy's reductions (tests/test_model.py compares them on random and special values), so each
+# picks whichever is faster for the number of rows (crossovers measured on 10 classes).
+MAX_BY_COLUMNS_FROM_ROWS = 400
+SUM_BY_COLUMNS_FROM_ROWS = 1500
 
 
 def class_max(a: np.ndarray) -> np.ndarray:
-    """``a.max(axis=-1, keepdims=True)``, computed column by column (NaN wins, as in numpy)."""
+    """``a.max(axis=-1, keepdims=True)``, column by column for many rows (NaN wins, as in numpy)."""
+    if a.size < MAX_BY_COLUMNS_FROM_ROWS * a.shape[-1]:
+        return a.max(axis=-1, keepdims=True)
     largest = a[..., :1].copy()
     for j in range(1, a.shape[-1]):
         np.maximum(largest, a[..., j : j + 1], out=largest)
@@ -65,16 +70,16 @@ def class_max(a: np.ndarray) -> np.ndarray:
 
 
 def class_sum(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=-1, keepdims=True)``, column by column, in numpy's order of additions.
+    """``a.sum(axis=-1, keepdims=True)``; for many rows column by column, in numpy's order.
 
     For a row of n <= 128 entries numpy adds ``0 + pairwise(row)``: below 8 entries one by one;
     otherwise eight running sums over blocks of eight, combined as ``((r0+r1)+(r2+r3))+((r4+r5)+
     (r6+r7))``, then the entries left over one by one.
     """
     n = a.shape[-1]
-    column = [a[..., j : j + 1] for j in range(n)]
-    if n > 128:
+    if n > 128 or a.size < SUM_BY_COLUMNS_FROM_ROWS * n:
         return a.sum(axis=-1, keepdims=True)
+    column = [a[..., j : j + 1] for j in range(n)]
     if n < 8:
         total = np.zeros(a.shape[:-1] + (1,), dtype=a.dtype)
         for c in column:

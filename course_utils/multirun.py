@@ -14,6 +14,10 @@ A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.t
   fallback to single runs). Its state is cut down with the runs (arrays with one entry per run).
 * **Dropping.** A run whose weights became NaN or infinite is finished (a single run stops there
   too); it leaves the stack and costs nothing more.
+* **Processes.** Groups are independent, so when there are seconds of work they are handed to
+  worker processes, one per core (:func:`default_workers`, ``$BATCH205_WORKERS``), largest first;
+  a lone group is split in halves to keep every core busy. A run's numbers do not depend on the
+  process or on the runs it was stacked with (tested).
 
 Exactness. Every number is computed by the same numpy operation on the same values as in a single
 run, so losses, weights, the first non-finite step and stage, and the test accuracy are identical
@@ -32,10 +36,13 @@ this machine the wide product is about twice as fast, and exact for batches of 1
 Where the time goes. The gain is bounded: per run and step, both a single run and a stack compute
 the same two products (784 × 10 multiply-adds per batch row each) and the same element-wise passes
 over the batch × 10 logits; stacking removes the per-call overhead of numpy (which dominates below
-about 50 rows), shares the gathered batch and makes the products wider. A batch-size × learning-rate
-phase diagram becomes about twice as fast (``benchmarks/run.py``). Runs with different batch sizes
-are not stacked (their batches differ, and the per-run loss sums of a ragged stack would round
-differently), so a batch-size scan with one run per size is no faster than a loop.
+about 50 rows), shares the gathered batch and makes the products wider (about twice the
+multiply-adds per second), and the worker processes add the second core. From B ≈ 100 on, the
+products are most of the time, and a single run already computes them at about half the speed the
+machine can reach; so a batch-size × learning-rate phase diagram gets about 4-5 times faster on
+two cores, not more (``benchmarks/run.py`` measures it, and the bound). Runs with different batch
+sizes are not stacked (their batches differ, and the per-run loss sums of a ragged stack would
+round differently): a batch-size scan with one run per size gains from the processes only.
 
 Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
 """
@@ -43,7 +50,13 @@ Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
 from __future__ import annotations
 
 import functools
+import multiprocessing as mp
+import numbers
+import os
+import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +71,11 @@ PIXELS, CLASSES = 784, 10
 
 
 def train_many(
-    data: MnistData, configs: Sequence[TrainConfig], *, progress: bool = False
+    data: MnistData,
+    configs: Sequence[TrainConfig],
+    *,
+    progress: bool = False,
+    workers: int | None = None,
 ) -> list[TrainResult]:
     """Train every configuration; the same results as ``[run(data, c) for c in configs]``, faster.
 
@@ -68,6 +85,10 @@ def train_many(
     configs : sequence of TrainConfig
     progress : bool
         Show a tqdm progress bar counting finished runs.
+    workers : int or None
+        Worker processes to train in (each takes whole groups of runs). ``None`` uses
+        :func:`default_workers` when the runs amount to more than a few seconds of work, else
+        none; ``1`` trains here, in this process. The results do not depend on it.
 
     Returns
     -------
@@ -84,38 +105,140 @@ def train_many(
     """
     configs = list(configs)
     results: list[TrainResult | None] = [None] * len(configs)
-    for i, result in iter_train_many(data, configs, progress=progress):
+    for i, result in iter_train_many(data, configs, progress=progress, workers=workers):
         results[i] = result
     return results
 
 
 def iter_train_many(
-    data: MnistData, configs: Sequence[TrainConfig], *, progress: bool = False
+    data: MnistData,
+    configs: Sequence[TrainConfig],
+    *,
+    progress: bool = False,
+    workers: int | None = None,
 ) -> Iterator[tuple[int, TrainResult]]:
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
     configs = list(configs)
     for config in configs:  # bad input is reported before any work is done
         check_batch_fits(config.batch_size, len(data.train_labels))
+    if workers is not None:
+        check_workers("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
         key = (config.batch_size, config.seed, config.dtype, config.steps)
         groups.setdefault(key, []).append(i)
+    tasks = list(groups.values())
+    if workers is None:
+        work = sum(configs[i].batch_size * configs[i].steps for i in range(len(configs)))
+        workers = default_workers() if work >= PARALLEL_MIN_WORK else 1
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(configs), desc="training runs", unit="run")
     try:
-        # One BLAS thread, as in training.run: float32 products round differently with more.
-        with threadpool_limits(limits=1, user_api="blas"):
-            for members in groups.values():
-                for local, result in _train_group(data, [configs[i] for i in members]):
-                    if bar is not None:
-                        bar.update()
-                    yield members[local], result
+        if workers > 1 and len(configs) > 1:
+            finished = _train_in_workers(data, configs, _balance(configs, tasks, workers), workers)
+        else:
+            finished = (
+                (members[local], result)
+                for members in tasks
+                for local, result in _train_group(data, [configs[i] for i in members])
+            )
+        for i, result in finished:
+            if bar is not None:
+                bar.update()
+            yield i, result
     finally:
         if bar is not None:
             bar.close()
+
+
+# --- worker processes: whole groups of runs, trained in other processes on the other cores ---
+
+PARALLEL_MIN_WORK = 2_000_000  # batch rows × steps (≈ 20 runs of 1000 steps at B = 100): worth a pool
+_pool: tuple | None = None  # (data, number of workers, executor), kept for the next call
+
+
+def default_workers() -> int:
+    """Worker processes for :func:`train_many`: ``$BATCH205_WORKERS``, or one per usable core."""
+    setting = os.environ.get("BATCH205_WORKERS")
+    if setting:
+        try:
+            return check_workers("BATCH205_WORKERS", int(setting))
+        except ValueError:
+            raise ValueError(
+                f"BATCH205_WORKERS={setting!r} is not valid; it must be a whole number >= 1"
+            ) from None
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(1, len(cores))
+
+
+def check_workers(name: str, value) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
+    return int(value)
+
+
+def _balance(configs: list[TrainConfig], tasks: list[list[int]], workers: int) -> list[list[int]]:
+    """Tasks for the workers, largest first; a group is halved while there are fewer tasks than
+    workers (its halves see the same batches, so each gives the same numbers as the whole)."""
+
+    def work(task: list[int]) -> int:
+        return sum(configs[i].batch_size * configs[i].steps for i in task)
+
+    tasks = sorted(tasks, key=work, reverse=True)
+    while len(tasks) < workers and len(tasks[0]) > 1:
+        largest = tasks.pop(0)
+        half = len(largest) // 2
+        tasks = sorted([*tasks, largest[:half], largest[half:]], key=work, reverse=True)
+    return tasks
+
+
+def _train_in_workers(
+    data: MnistData, configs: list[TrainConfig], tasks: list[list[int]], workers: int
+) -> Iterator[tuple[int, TrainResult]]:
+    global _pool
+    if _pool is not None and (_pool[0] is not data or _pool[1] != workers):
+        _pool[2].shutdown(cancel_futures=True)
+        _pool = None
+    if _pool is None:
+        # On Linux, fork: the workers start with the course and the data already loaded, and never
+        # re-run the caller's script (spawn and forkserver import a script's __main__ again, which
+        # breaks scripts without an ``if __name__ == "__main__"`` guard). They only run numpy code,
+        # so the threads of a Jupyter kernel do not matter to them.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        executor = ProcessPoolExecutor(
+            workers, mp_context=mp.get_context(method), initializer=_set_worker_data, initargs=(data,)
+        )
+        _pool = (data, workers, executor)
+    executor = _pool[2]
+    futures = {executor.submit(_train_task, [configs[i] for i in task]): task for task in tasks}
+    try:
+        for future in as_completed(futures):
+            task = futures[future]
+            for local, result in future.result():
+                for array in (result.losses, result.weights, result.bias):
+                    array.flags.writeable = False  # as a single run returns them
+                yield task[local], result
+    except BrokenProcessPool:
+        _pool = None
+        raise
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+_worker_data: MnistData | None = None
+
+
+def _set_worker_data(data: MnistData) -> None:
+    global _worker_data
+    _worker_data = data
+
+
+def _train_task(configs: list[TrainConfig]) -> list[tuple[int, TrainResult]]:
+    return list(_train_group(_worker_data, configs))
 
 
 @dataclass
@@ -235,6 +358,12 @@ def _nonfinite_stages(logits, step_loss, grads, params) -> np.ndarray | None:
 
 def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
     """Train runs that see the same batches; yield (index into ``configs``, result) as they end."""
+    # One BLAS thread, as in training.run: float32 products round differently with more.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield from _train_group_here(data, configs)
+
+
+def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
     first = configs[0]
     dt = np.dtype(first.dtype)
     images = data.train_images.astype(dt, copy=False)

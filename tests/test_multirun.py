@@ -46,7 +46,9 @@ def optimizer_grid() -> list[TrainConfig]:
 @pytest.fixture(scope="module")
 def pairs(data):
     configs = grid() + optimizer_grid()
-    return list(zip(train_many(data, configs), [run(data, c) for c in configs], strict=True))
+    # Two worker processes (as on CI's two cores): the results must not depend on where they ran.
+    many = train_many(data, configs, workers=2)
+    return list(zip(many, [run(data, c) for c in configs], strict=True))
 
 
 def test_the_grid_has_runs_on_both_sides_of_the_threshold(pairs):
@@ -85,9 +87,9 @@ def test_results_look_like_single_results(pairs):
 
 def test_per_run_products_give_the_same_results_as_wide_ones(data, monkeypatch):
     configs = [TrainConfig(batch_size=209, learning_rate=lr, steps=60) for lr in (0.01, 0.02, 0.001)]
-    wide = train_many(data, configs)
+    wide = train_many(data, configs, workers=1)
     monkeypatch.setattr(multirun, "wide_product_is_exact", lambda *args: False)
-    per_run = train_many(data, configs)
+    per_run = train_many(data, configs, workers=1)
     for a, b in zip(wide, per_run, strict=True):
         assert a.losses.tobytes() == b.losses.tobytes()
         assert a.weights.tobytes() == b.weights.tobytes()
@@ -121,7 +123,9 @@ def test_diverged_runs_leave_the_stack(data, monkeypatch):
 
     monkeypatch.setattr(multirun, "loss_and_gradient", counting)
     fast, slow = train_many(
-        data, [TrainConfig(batch_size=50, learning_rate=lr, steps=20) for lr in (5.0, 0.01)]
+        data,
+        [TrainConfig(batch_size=50, learning_rate=lr, steps=20) for lr in (5.0, 0.01)],
+        workers=1,
     )
     assert fast.diverged and not slow.diverged
     assert runs_per_call[0] == 2
@@ -140,3 +144,56 @@ def test_results_come_back_in_the_order_of_the_configs(data):
 def test_bad_input_is_reported_before_any_run(data):
     with pytest.raises(ValueError, match="batch_size=4001"):
         train_many(data, [TrainConfig(steps=1), TrainConfig(batch_size=4001, steps=1)])
+
+
+def _same_numbers(a, b) -> bool:
+    return all(
+        x.config == y.config
+        and x.losses.tobytes() == y.losses.tobytes()
+        and x.weights.tobytes() == y.weights.tobytes()
+        and x.first_nonfinite_step == y.first_nonfinite_step
+        and x.test_accuracy == y.test_accuracy
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_worker_processes_give_the_numbers_of_this_process(data, monkeypatch):
+    import multiprocessing
+
+    configs = [
+        TrainConfig(batch_size=b, learning_rate=lr, steps=40)
+        for b in (20, 205, 600)
+        for lr in (0.05, 0.01, 0.001)
+    ]
+    here = train_many(data, configs, workers=1)
+    calls = []
+    original = multirun._train_in_workers
+    monkeypatch.setattr(
+        multirun, "_train_in_workers", lambda *args: calls.append(args[-1]) or original(*args)
+    )
+    elsewhere = train_many(data, configs, workers=2)
+    assert calls == [2] and len(multiprocessing.active_children()) >= 2
+    assert _same_numbers(here, elsewhere)
+    assert any(r.diverged for r in here) and not all(r.diverged for r in here)
+
+
+def test_one_group_is_split_between_the_workers(data):
+    configs = [TrainConfig(batch_size=300, learning_rate=lr, steps=40) for lr in (0.1, 0.01, 1e-3)]
+    assert multirun._balance(configs, [[0, 1, 2]], 2) == [[1, 2], [0]]
+    assert _same_numbers(train_many(data, configs, workers=1), train_many(data, configs, workers=2))
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_bad_numbers_of_workers_are_refused(data, workers):
+    with pytest.raises(ValueError, match=f"workers={workers!r} is not valid"):
+        train_many(data, [TrainConfig(steps=1)], workers=workers)
+
+
+def test_the_number_of_workers_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BATCH205_WORKERS", "3")
+    assert multirun.default_workers() == 3
+    monkeypatch.setenv("BATCH205_WORKERS", "two")
+    with pytest.raises(ValueError, match="BATCH205_WORKERS='two' is not valid"):
+        multirun.default_workers()
+    monkeypatch.delenv("BATCH205_WORKERS")
+    assert multirun.default_workers() >= 1

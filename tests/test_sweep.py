@@ -59,6 +59,8 @@ def test_sweep_reports_bad_values_before_running(data):
         sweep(data, batch_size=[100, 5000], cache=False)
     with pytest.raises(ValueError, match="loss='nope'"):
         sweep(data, loss=["naive", "nope"], cache=False)
+    with pytest.raises(ValueError, match="workers=0 is not valid"):
+        sweep(data, steps=1, workers=0)  # refused even when every run is cached
 
 
 def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
