@@ -85,7 +85,13 @@ from .plots import (
     plot_step_trace,
     plot_weight_images,
 )
-from .sweep import failing_batch_sizes, phase_grid, smallest_failing_batch_size, sweep
+from .sweep import (
+    failing_batch_sizes,
+    phase_grid,
+    run_configs,
+    smallest_failing_batch_size,
+    sweep,
+)
 from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, train
 from .variants import (
     GapCurves,
@@ -200,6 +206,7 @@ __all__ = [
     "predict",
     "read_idx",
     "run",
+    "run_configs",
     "smallest_failing_batch_size",
     "softmax",
     "sweep",

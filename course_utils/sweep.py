@@ -205,6 +205,24 @@ def sweep(
         )
         for b, lr, lo, re, dt, fl, op, ep in itertools.product(*axes)
     ]
+    return run_configs(data, configs, progress=progress, cache=cache, workers=workers)
+
+
+def run_configs(
+    data: MnistData,
+    configs,
+    *,
+    progress: bool | None = None,
+    cache: bool | str | os.PathLike = True,
+    workers: int | None = None,
+) -> np.ndarray:
+    """One sweep-table row per :class:`~course_utils.training.TrainConfig`, in their order.
+
+    What :func:`sweep` does once it has made its configurations, for any list of them (the fix
+    matrix of lesson 08 is one): cached rows are read, the others trained together and cached as
+    each run ends, so an interrupted call keeps what it finished. Options as in :func:`sweep`.
+    """
+    configs = list(configs)
     for config in configs:  # all bad input reported before any work is done
         check_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
@@ -220,10 +238,9 @@ def sweep(
             table[i] = row
     if progress is None:
         progress = len(todo) >= PROGRESS_MIN_RUNS
-    # All runs at once (course_utils.multirun: the same numbers as single runs); each row is
-    # cached as soon as its run ends, so an interrupted sweep keeps what it finished.
     if not todo:
         return table
+    # All runs at once (course_utils.multirun: the same numbers as single runs).
     runs = [configs[i] for i in todo]
     for k, result in iter_train_many(data, runs, progress=progress, workers=workers):
         i = todo[k]

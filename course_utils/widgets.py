@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 
 
 def figure_png(figure) -> bytes:
@@ -305,8 +306,6 @@ def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float 
     """
     from functools import lru_cache
 
-    import numpy as np
-
     from .model import float_limits
     from .plots import plot_losses_by_gap
     from .variants import losses_by_gap
@@ -363,8 +362,6 @@ def optimizer_explorer(
     Introduced in lesson 07.
     """
     from functools import lru_cache
-
-    import numpy as np
 
     from .diagnostics import trace_steps
     from .model import LOSSES, REDUCTIONS, float_limits
@@ -451,38 +448,24 @@ def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool |
 
     Introduced in lesson 08.
     """
-    import numpy as np
-
-    from .multirun import iter_train_many
-    from .sweep import PROGRESS_MIN_RUNS, SWEEP_DTYPE, RunCache, _row, cache_dir
+    from .sweep import run_configs
     from .training import TrainConfig
 
-    configs = {}
+    keys, configs = [], []
     for name, fix in fixes.items():
         base = fix.get("learning_rate", 0.01)
         rest = {key: value for key, value in fix.items() if key != "learning_rate"}
-        for i, batch_size in enumerate(batch_sizes):
+        for batch_size in batch_sizes:
             rate = base(batch_size) if callable(base) else base
-            for j, factor in enumerate(factors):
-                configs[name, i, j] = TrainConfig(
-                    batch_size=batch_size, learning_rate=float(factor * rate), **rest
+            for factor in factors:
+                keys.append(name)
+                configs.append(
+                    TrainConfig(batch_size=batch_size, learning_rate=float(factor * rate), **rest)
                 )
-    store = RunCache(cache_dir(), data)
-    rows = {key: store.get(config) for key, config in configs.items()}
-    todo = [key for key, row in rows.items() if row is None]
-    if progress is None:
-        progress = len(todo) >= PROGRESS_MIN_RUNS
-    for k, result in iter_train_many(data, [configs[key] for key in todo], progress=progress):
-        key = todo[k]
-        rows[key] = np.array(_row(configs[key], result), dtype=SWEEP_DTYPE)
-        store.put(configs[key], rows[key])
+    table = run_configs(data, configs, progress=progress)
+    names = np.array(keys)
     shape = (len(batch_sizes), len(factors))
-    return {
-        name: np.array(
-            [[rows[name, i, j] for j in range(shape[1])] for i in range(shape[0])], dtype=SWEEP_DTYPE
-        )
-        for name in fixes
-    }
+    return {name: table[names == name].reshape(shape) for name in fixes}
 
 
 def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fix: str | None = None):

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from course_utils import (
+    TrainConfig,
     failing_batch_sizes,
     load_mnist,
     phase_grid,
+    run_configs,
     smallest_failing_batch_size,
     sweep,
     train,
@@ -195,3 +197,25 @@ def test_two_processes_writing_the_same_runs_at_once_agree(data, tmp_path):
     assert len(files) == len(expected) and all(f.suffix == ".npy" for f in files)
     reread = sweep(data, batch_size=range(20, 60, 2), steps=40, cache=cache)
     assert reread.tobytes() == expected.tobytes()
+
+
+def test_run_configs_keeps_the_order_of_any_list_and_shares_the_cache_with_sweep(data, tmp_path):
+    configs = [
+        TrainConfig(batch_size=300, learning_rate=0.05, steps=15),
+        TrainConfig(batch_size=60, loss="stable", steps=15),
+        TrainConfig(batch_size=300, learning_rate=0.001, steps=15),
+    ]
+    table = run_configs(data, configs, cache=tmp_path)
+    assert table["batch_size"].tolist() == [300, 60, 300]
+    assert table["loss"].tolist() == ["naive", "stable", "naive"]
+    for row, config in zip(table, configs, strict=True):
+        single = train(
+            data, **{f: getattr(config, f) for f in ("batch_size", "learning_rate", "loss", "steps")}
+        )
+        assert row["test_accuracy"] == single.test_accuracy and row["diverged"] == single.diverged
+    # sweep reads the rows that run_configs cached: same bytes, no new cache files
+    by_sweep = sweep(
+        data, batch_size=300, learning_rate=[0.05, 0.001], steps=15, cache=tmp_path, workers=1
+    )
+    assert by_sweep.tobytes() == table[[0, 2]].tobytes()
+    assert len(list(tmp_path.glob("*.npy"))) == 3
