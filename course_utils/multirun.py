@@ -54,6 +54,8 @@ import multiprocessing as mp
 import numbers
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -209,7 +211,7 @@ def _train_in_workers(
         # so the threads of a Jupyter kernel do not matter to them.
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         executor = ProcessPoolExecutor(
-            workers, mp_context=mp.get_context(method), initializer=_set_worker_data, initargs=(data,)
+            workers, mp_context=mp.get_context(method), initializer=_start_worker, initargs=(data,)
         )
         _pool = (data, workers, executor)
     executor = _pool[2]
@@ -232,9 +234,19 @@ def _train_in_workers(
 _worker_data: MnistData | None = None
 
 
-def _set_worker_data(data: MnistData) -> None:
+def _start_worker(data: MnistData) -> None:
     global _worker_data
     _worker_data = data
+    # A worker whose parent was killed outright (no chance to shut the pool down) would wait for
+    # work forever: it holds the write ends of its own queues. It watches its parent instead.
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
 def _train_task(configs: list[TrainConfig]) -> list[tuple[int, TrainResult]]:

@@ -197,3 +197,43 @@ def test_the_number_of_workers_comes_from_the_environment(monkeypatch):
         multirun.default_workers()
     monkeypatch.delenv("BATCH205_WORKERS")
     assert multirun.default_workers() >= 1
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import multiprocessing, time\n"
+        "from course_utils import TrainConfig, load_mnist\n"
+        "from course_utils.multirun import train_many\n"
+        "configs = [TrainConfig(batch_size=50, learning_rate=lr, steps=5) for lr in (0.1, 0.01)]\n"
+        "train_many(load_mnist(), configs, workers=2)\n"
+        "print(*[p.pid for p in multiprocessing.active_children()], flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(children) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)  # no atexit, no pool shutdown
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = [pid for pid in children if alive(pid)]
+    for pid in survivors:  # leave no stray processes behind, even when failing
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "worker processes outlived their parent"
