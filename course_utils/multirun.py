@@ -90,7 +90,9 @@ def train_many(
     workers : int or None
         Worker processes to train in (each takes whole groups of runs). ``None`` uses
         :func:`default_workers` when the runs amount to more than a few seconds of work, else
-        none; ``1`` trains here, in this process. The results do not depend on it.
+        none; ``1`` trains here, in this process. The results do not depend on it. On Linux the
+        workers are forked; elsewhere they are spawned, and a script that trains many runs at its
+        top level needs the usual ``if __name__ == "__main__":`` guard (or ``workers=1``).
 
     Returns
     -------
