@@ -85,12 +85,11 @@ def class_sum(a: np.ndarray) -> np.ndarray:
         for c in column:
             total += c
         return total
-    partial = [c.copy() for c in column[:8]]
+    r = [c.copy() for c in column[:8]]  # numpy's eight running sums
     body = n - n % 8
     for start in range(8, body, 8):
         for j in range(8):
-            partial[j] += column[start + j]
-    r = partial
+            r[j] += column[start + j]
     total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     for c in column[body:]:
         total += c

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import functools
 import multiprocessing as mp
-import numbers
 import os
 import sys
 import threading
@@ -67,7 +66,14 @@ from threadpoolctl import threadpool_limits
 from .data import MnistData
 from .model import loss_and_gradient, predict
 from .optimizers import OPTIMIZERS
-from .training import STAGES, TrainConfig, TrainResult, batch_indices, check_batch_fits
+from .training import (
+    STAGES,
+    TrainConfig,
+    TrainResult,
+    batch_indices,
+    check_batch_fits,
+    check_positive_int,
+)
 
 PIXELS, CLASSES = 784, 10
 
@@ -126,15 +132,14 @@ def iter_train_many(
     for config in configs:  # bad input is reported before any work is done
         check_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
-        check_workers("workers", workers)
+        check_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
         key = (config.batch_size, config.seed, config.dtype, config.steps)
         groups.setdefault(key, []).append(i)
     tasks = list(groups.values())
     if workers is None:
-        work = sum(configs[i].batch_size * configs[i].steps for i in range(len(configs)))
-        workers = default_workers() if work >= PARALLEL_MIN_WORK else 1
+        workers = default_workers() if _work(configs) >= PARALLEL_MIN_WORK else 1
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -169,19 +174,19 @@ def default_workers() -> int:
     setting = os.environ.get("BATCH205_WORKERS")
     if setting:
         try:
-            return check_workers("BATCH205_WORKERS", int(setting))
+            return check_positive_int("BATCH205_WORKERS", int(setting))
         except ValueError:
             raise ValueError(
                 f"BATCH205_WORKERS={setting!r} is not valid; it must be a whole number >= 1"
             ) from None
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return max(1, len(cores))
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use, not all the machine's
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-def check_workers(name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
-    return int(value)
+def _work(configs: list[TrainConfig]) -> int:
+    """Batch rows × steps: what a set of runs costs, roughly."""
+    return sum(config.batch_size * config.steps for config in configs)
 
 
 def _balance(configs: list[TrainConfig], tasks: list[list[int]], workers: int) -> list[list[int]]:
@@ -189,7 +194,7 @@ def _balance(configs: list[TrainConfig], tasks: list[list[int]], workers: int) -
     workers (its halves see the same batches, so each gives the same numbers as the whole)."""
 
     def work(task: list[int]) -> int:
-        return sum(configs[i].batch_size * configs[i].steps for i in task)
+        return _work([configs[i] for i in task])
 
     tasks = sorted(tasks, key=work, reverse=True)
     while len(tasks) < workers and len(tasks[0]) > 1:

@@ -27,8 +27,8 @@ import pooch
 
 from .data import MnistData
 from .model import DEFAULT_EPSILON
-from .multirun import check_workers, iter_train_many
-from .training import TrainConfig, TrainResult, check_batch_fits
+from .multirun import iter_train_many
+from .training import TrainConfig, TrainResult, check_batch_fits, check_positive_int
 
 # Columns of a sweep table. ``first_nonfinite_step`` is -1 and ``first_nonfinite`` "" for runs
 # that stayed finite; ``final_loss`` is the loss of the last step (NaN for diverged runs).
@@ -226,7 +226,7 @@ def run_configs(
     for config in configs:  # all bad input reported before any work is done
         check_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
-        check_workers("workers", workers)
+        check_positive_int("workers", workers)
     store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
     table = np.zeros(len(configs), dtype=SWEEP_DTYPE)
     todo = []

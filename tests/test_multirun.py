@@ -184,9 +184,13 @@ def test_one_group_is_split_between_the_workers(data):
     assert _same_numbers(train_many(data, configs, workers=1), train_many(data, configs, workers=2))
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
-def test_bad_numbers_of_workers_are_refused(data, workers):
-    with pytest.raises(ValueError, match=f"workers={workers!r} is not valid"):
+@pytest.mark.parametrize(
+    "workers, error",
+    [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)],
+)
+def test_bad_numbers_of_workers_are_refused(data, workers, error):
+    # As every other whole-number argument of the course: TypeError for a non-integer.
+    with pytest.raises(error, match=f"workers={workers!r} is not valid"):
         train_many(data, [TrainConfig(steps=1)], workers=workers)
 
 
