@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .linear import logits_of
+
 LOSSES = ("naive", "epsilon", "clipped", "stable")
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64")
@@ -213,15 +215,21 @@ def loss_and_gradient(
 
 
 def predict(
-    images: np.ndarray, weights: np.ndarray, bias: np.ndarray, *, flush: bool = True
+    images: np.ndarray,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    *,
+    flush: bool = True,
+    summation: str = "blas",
 ) -> np.ndarray:
     """Predicted class per row, ``argmax(softmax(xW + b))`` as the tutorial's ``tf.argmax(y, 1)``.
 
     Rows whose logits are not finite get ``-1``, so that NaN predictions count as wrong. A stack
     of runs (``weights`` of shape (runs, 784, 10), ``bias`` (runs, 1, 10)) gives one row per run.
+    ``summation`` is the order of the products' sums (:mod:`course_utils.linear`).
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        logits = images @ weights + bias
+        logits = logits_of(images, weights, bias, summation)
         finite = np.isfinite(logits).all(axis=-1)
         predictions = softmax(logits, flush=flush).argmax(axis=-1)
     predictions[~finite] = -1

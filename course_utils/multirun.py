@@ -3,7 +3,8 @@
 A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.training.train`.
 :func:`train_many` runs K configurations together on stacked weights (K × 784 × 10):
 
-* **Groups.** Runs with the same batch size, seed, dtype and number of steps see the same batches
+* **Groups.** Runs with the same batch size, seed, dtype, number of steps and summation order
+  (:mod:`~course_utils.linear`) see the same batches
   (:func:`~course_utils.training.batch_indices`), so one gathered batch serves the whole group and
   the logits of all its runs come from one product of the batch with the stacked weights.
 * **Stacks.** Within a group, runs that also share the loss, reduction, epsilon, flushing and
@@ -64,6 +65,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .data import MnistData
+from .linear import batch_sum, matmul
 from .model import loss_and_gradient, predict
 from .optimizers import OPTIMIZERS
 from .training import (
@@ -135,7 +137,7 @@ def iter_train_many(
         check_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
-        key = (config.batch_size, config.seed, config.dtype, config.steps)
+        key = (config.batch_size, config.seed, config.dtype, config.steps, config.summation)
         groups.setdefault(key, []).append(i)
     tasks = list(groups.values())
     if workers is None:
@@ -349,20 +351,28 @@ def _wide_backward(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(wide.reshape(PIXELS, runs, CLASSES).transpose(1, 0, 2))
 
 
-def _logits(x: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+def _logits(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str) -> np.ndarray:
     """``x @ W + b`` for every run, C-contiguous (K, batch, 10) like a single run's (batch, 10)."""
-    if len(weights) > 1 and wide_product_is_exact("forward", len(x), len(weights), x.dtype):
+    if (
+        summation == "blas"
+        and len(weights) > 1
+        and wide_product_is_exact("forward", len(x), len(weights), x.dtype)
+    ):
         products = _wide_forward(x, weights)
     else:
-        products = np.matmul(x, weights)  # one BLAS call per run, on the single run's shapes
+        products = matmul(x, weights, summation)  # BLAS once per run (and half), as a single run
     # The sums over the batch in loss_and_gradient must see a single run's memory layout.
     return np.add(products, bias, out=np.empty(products.shape, x.dtype))
 
 
-def _weight_gradients(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
-    if len(grad_logits) > 1 and wide_product_is_exact("backward", len(x), len(grad_logits), x.dtype):
+def _weight_gradients(x: np.ndarray, grad_logits: np.ndarray, summation: str) -> np.ndarray:
+    if (
+        summation == "blas"
+        and len(grad_logits) > 1
+        and wide_product_is_exact("backward", len(x), len(grad_logits), x.dtype)
+    ):
         return _wide_backward(x, grad_logits)
-    return np.matmul(x.T, grad_logits)
+    return matmul(x.T, grad_logits, summation)
 
 
 def _nonfinite_stages(logits, step_loss, grads, params) -> np.ndarray | None:
@@ -405,7 +415,9 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
             mine = rows & (flushes == flush)
             if not mine.any():
                 continue
-            predictions = predict(test_images, weights[mine], bias[mine], flush=flush)
+            predictions = predict(
+                test_images, weights[mine], bias[mine], flush=flush, summation=first.summation
+            )
             for j, predicted in zip(np.flatnonzero(mine), predictions, strict=True):
                 i = runs[j]
                 yield (
@@ -427,7 +439,7 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
         idx = next(batches)
         x, y = images[idx], onehot[idx]
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = _logits(x, weights, bias)
+            logits = _logits(x, weights, bias, first.summation)
         parts = [
             loss_and_gradient(
                 logits[s.rows],
@@ -445,7 +457,10 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
         )
         losses[runs, step] = step_loss
         with np.errstate(over="ignore", invalid="ignore"):
-            grads = [_weight_gradients(x, grad_logits), grad_logits.sum(axis=-2, keepdims=True)]
+            grads = [
+                _weight_gradients(x, grad_logits, first.summation),
+                batch_sum(grad_logits, first.summation),
+            ]
             for s in stacks:
                 s.optimizer.update([weights[s.rows], bias[s.rows]], [g[s.rows] for g in grads], s.state)
         nonfinite = _nonfinite_stages(logits, step_loss, grads, [weights, bias])

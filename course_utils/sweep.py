@@ -26,6 +26,7 @@ import numpy as np
 import pooch
 
 from .data import MnistData
+from .linear import default_summation
 from .model import DEFAULT_EPSILON
 from .multirun import iter_train_many
 from .training import TrainConfig, TrainResult, check_batch_fits, check_positive_int
@@ -44,6 +45,7 @@ SWEEP_DTYPE = np.dtype(
         ("epsilon", np.float64),
         ("steps", np.int64),
         ("seed", np.int64),
+        ("summation", "U6"),
         ("test_accuracy", np.float64),
         ("diverged", np.bool_),
         ("first_nonfinite_step", np.int64),
@@ -62,8 +64,9 @@ CONFIG_FIELDS = (
     "epsilon",
     "steps",
     "seed",
+    "summation",
 )
-_NUMERICS = ("model.py", "training.py", "optimizers.py", "multirun.py", "sweep.py")
+_NUMERICS = ("linear.py", "model.py", "training.py", "optimizers.py", "multirun.py", "sweep.py")
 PROGRESS_MIN_RUNS = 8  # fewer runs than this finish in about a second: no progress bar
 
 
@@ -146,6 +149,7 @@ def sweep(
     epsilon=DEFAULT_EPSILON,
     steps: int = 1000,
     seed: int = 0,
+    summation: str | None = None,
     progress: bool | None = None,
     cache: bool | str | os.PathLike = True,
     workers: int | None = None,
@@ -158,6 +162,9 @@ def sweep(
 
     Parameters
     ----------
+    summation : {"blas", "halves"} or None
+        The order of the linear layer's float32 sums (:mod:`~course_utils.linear`); ``None``:
+        ``$BATCH205_SUMMATION`` or ``"blas"``.
     progress : bool or None
         Show a tqdm progress bar; ``None`` shows one when there are many runs to do.
     cache : bool or path
@@ -202,6 +209,7 @@ def sweep(
             epsilon=ep,
             steps=steps,
             seed=seed,
+            summation=default_summation() if summation is None else summation,
         )
         for b, lr, lo, re, dt, fl, op, ep in itertools.product(*axes)
     ]

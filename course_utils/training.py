@@ -18,6 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .data import MnistData
+from .linear import SUMMATIONS, default_summation, logits_of, weight_gradients
 from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, check_choice, loss_and_gradient, predict
 from .optimizers import OPTIMIZERS
 
@@ -39,6 +40,9 @@ class TrainConfig:
     epsilon: float = DEFAULT_EPSILON
     flush_subnormals: bool = True
     optimizer: str = "gradient_descent"
+    # The order in which the linear layer's float32 sums are added (course_utils.linear): the
+    # BLAS's own, or in halves, to see how far another CPU's last bits move a run.
+    summation: str = field(default_factory=default_summation)
 
     def __post_init__(self) -> None:
         check_positive_int("batch_size", self.batch_size)
@@ -49,6 +53,7 @@ class TrainConfig:
         check_choice("reduction", self.reduction, REDUCTIONS)
         object.__setattr__(self, "dtype", check_choice("dtype", self.dtype, DTYPES))
         check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        check_choice("summation", self.summation, SUMMATIONS)
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
             raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
 
@@ -179,6 +184,7 @@ def train(
     epsilon: float = DEFAULT_EPSILON,
     flush_subnormals: bool = True,
     optimizer: str = "gradient_descent",
+    summation: str | None = None,
     observe: Callable[[StepRecord], None] | None = None,
 ) -> TrainResult:
     """Train softmax regression ``y = softmax(xW + b)`` from zero weights, as the 2015 tutorial did.
@@ -201,6 +207,9 @@ def train(
         compatible", the default); ``False`` shows numpy's IEEE behaviour.
     optimizer : str
         The update rule; plain ``"gradient_descent"`` as in the tutorial.
+    summation : {"blas", "halves"} or None
+        The order in which the 784-term sums of the logits and the batch sums of the gradients
+        are added (:mod:`course_utils.linear`); ``None``: ``$BATCH205_SUMMATION`` or ``"blas"``.
     observe : callable(StepRecord) or None
         Called after every step with everything the step computed (for measurements such as the
         gradient norm or the largest logit gap per step). Not called after the run has stopped.
@@ -227,6 +236,7 @@ def train(
         epsilon=epsilon,
         flush_subnormals=flush_subnormals,
         optimizer=optimizer,
+        summation=default_summation() if summation is None else summation,
     )
     return run(data, config, observe=observe)
 
@@ -254,7 +264,7 @@ def run(
             idx = next(batches)
             x = images[idx]
             with np.errstate(over="ignore", invalid="ignore"):
-                logits = x @ weights + bias
+                logits = logits_of(x, weights, bias, config.summation)
             result = loss_and_gradient(
                 logits,
                 onehot[idx],
@@ -265,7 +275,8 @@ def run(
             )
             losses[step] = result.loss
             with np.errstate(over="ignore", invalid="ignore"):
-                grads = [x.T @ result.grad_logits, result.grad_logits.sum(axis=0)]
+                grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
+                grads = [grad_weights, grad_bias[0]]
                 optimizer.update(params, grads, state)
             if observe is not None:
                 observe(
@@ -291,7 +302,11 @@ def run(
                 # the remaining entries of ``losses`` already hold NaN.
                 break
         predictions = predict(
-            data.test_images.astype(dt, copy=False), weights, bias, flush=config.flush_subnormals
+            data.test_images.astype(dt, copy=False),
+            weights,
+            bias,
+            flush=config.flush_subnormals,
+            summation=config.summation,
         )
     accuracy = float(np.mean(predictions == data.test_labels))
     weights.flags.writeable = False

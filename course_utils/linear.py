@@ -1,0 +1,68 @@
+"""The linear layer ``x W + b`` and its gradients, in a choice of float32 summation orders.
+
+Every logit is a sum of 784 products, and every weight gradient a sum over the batch. A BLAS
+adds those terms in an order of its own, which depends on the CPU and the BLAS build (OpenBLAS
+picks a kernel per CPU; Apple's numpy uses Accelerate): the same mathematics, other last bits.
+In the overshooting regime such a last-bit difference grows until it moves an accuracy in the
+third decimal, while outcomes (fails or trains), first losses and the failing pattern hold.
+
+To see that on any one machine, without changing the BLAS (tests never set ``OPENBLAS_*``
+variables), the course can add the terms in another order:
+
+* ``"blas"`` (the default): one BLAS product, in the BLAS's own order.
+* ``"halves"``: each sum is split at the middle of its terms and the two half sums (each one a
+  BLAS product in its own order) are added: ``x[:, :392] @ W[:392] + x[:, 392:] @ W[392:]`` for
+  the logits, and likewise over the batch for ``x.T @ g`` and ``g.sum(0)``.
+
+``$BATCH205_SUMMATION`` chooses the default of every run (``tests/test_rounding_sensitivity.py``
+re-executes the lessons with ``halves`` and requires every checked output to be unchanged).
+
+Introduced in lesson 02 (how far last bits move a run).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+SUMMATIONS = ("blas", "halves")
+
+
+def default_summation() -> str:
+    """The summation order of runs that do not choose one: ``$BATCH205_SUMMATION`` or ``"blas"``."""
+    setting = os.environ.get("BATCH205_SUMMATION") or "blas"
+    if setting not in SUMMATIONS:
+        choices = ", ".join(repr(s) for s in SUMMATIONS)
+        raise ValueError(f"BATCH205_SUMMATION={setting!r} is not valid; choose one of {choices}")
+    return setting
+
+
+def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
+    """``a @ b`` (numpy's broadcasting ``matmul``), its inner sums added in the order ``summation``."""
+    if summation == "blas":
+        return np.matmul(a, b)
+    half = a.shape[-1] // 2
+    return np.matmul(a[..., :half], b[..., :half, :]) + np.matmul(a[..., half:], b[..., half:, :])
+
+
+def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
+    """``g.sum(axis=-2, keepdims=True)``: the bias gradient, summed over the batch axis."""
+    if summation == "blas":
+        return g.sum(axis=-2, keepdims=True)
+    half = g.shape[-2] // 2
+    return g[..., :half, :].sum(axis=-2, keepdims=True) + g[..., half:, :].sum(axis=-2, keepdims=True)
+
+
+def logits_of(
+    x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str = "blas"
+) -> np.ndarray:
+    """``x @ W + b``: the logits of a batch (or of every run of a stack)."""
+    return matmul(x, weights, summation) + bias
+
+
+def weight_gradients(
+    x: np.ndarray, grad_logits: np.ndarray, summation: str = "blas"
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x.T @ g, sum of g over the batch)``: the gradients of W and b from those of the logits."""
+    return matmul(np.swapaxes(x, -1, -2), grad_logits, summation), batch_sum(grad_logits, summation)
