@@ -19,6 +19,16 @@ COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0
 NAN_MARKER = {"marker": "x", "color": "#D55E00", "linestyle": "none", "markersize": 7}
 
 
+def add_legend(ax, **options):
+    """The axes' legend, outside the plotting area on its right, so that it never hides data.
+
+    Lessons point at NaN crosses and limit lines wherever they fall; a legend inside the axes (even
+    matplotlib's ``loc="best"``) can land on them. Constrained layout makes room for it.
+    """
+    options.setdefault("fontsize", "small")
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **options)
+
+
 def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
     """A fresh figure with one axes, outside pyplot's global state."""
     figure = Figure(figsize=(width, height), layout="constrained")
@@ -48,7 +58,7 @@ def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     ax.set_xlabel("training step")
     ax.set_ylabel(f"cross-entropy ({results[0].config.reduction} over the batch)")
     ax.set_title(title or "Loss per step (× marks the first non-finite value)")
-    ax.legend(fontsize="small")
+    add_legend(ax)
     return figure
 
 
@@ -69,7 +79,7 @@ def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> 
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.05, 1.0)
     ax.set_title(title or "Final test accuracy by batch size")
-    ax.legend(fontsize="small", loc="lower left")
+    add_legend(ax)
     return figure
 
 
@@ -146,7 +156,7 @@ def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("batch size B (examples per step)")
     ax.set_title(title or "Failing batch sizes form a ragged band, not a clean threshold")
-    ax.legend(handles=legend, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    add_legend(ax, handles=legend, fontsize="small")
     return figure
 
 
@@ -178,7 +188,7 @@ def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, ti
     clipped = ", clipped to the axis" if ylim is not None else ""
     ax.set_ylabel(f"largest logit gap (nats{clipped})")
     ax.set_title(title or "A run fails when some logit gap crosses float32's limit")
-    ax.legend(fontsize="small", loc="lower right")
+    add_legend(ax)
     return figure
 
 
@@ -212,7 +222,7 @@ def plot_accuracy_by_variant(
     ax.set_ylabel("test accuracy (fraction correct)")
     ax.set_ylim(-0.05, 1.0)
     ax.set_title(title or "Final test accuracy by batch size and loss")
-    ax.legend(fontsize="small", loc="lower left")
+    add_legend(ax)
     return figure
 
 
@@ -237,7 +247,7 @@ def plot_gradient_trace(
     left.set_ylim(-0.05, 1.0)
     left.set_xlabel("training step")
     left.set_ylabel("test accuracy (fraction correct)")
-    left.legend(fontsize="small", loc="lower right")
+    add_legend(left)
     steps = np.arange(1, len(trace.zero_rows) + 1)
     right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
     right.plot(
@@ -246,7 +256,7 @@ def plot_gradient_trace(
     right.set_ylim(-2, 102)
     right.set_xlabel("training step")
     right.set_ylabel("examples in the batch (%)")
-    right.legend(fontsize="small", loc="upper right")
+    add_legend(right)
     c = result.config
     figure.suptitle(
         title
@@ -310,10 +320,10 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
         ax.set_xlabel("logit gap max(z) − z_target (nats)")
     left.set_ylim(-2, top_loss * 1.05)
     left.set_ylabel("loss of the example (nats)")
-    left.legend(fontsize="x-small", loc="upper left")
+    add_legend(left, fontsize="x-small")
     right.set_ylim(-1.1, 0.2)
     right.set_ylabel("∂loss/∂z_target")
-    right.legend(fontsize="x-small", loc="center")
+    add_legend(right, fontsize="x-small")
     flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
     figure.suptitle(
         title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
@@ -346,7 +356,7 @@ def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figu
     ax.set_xlabel("training step")
     ax.set_ylabel("loss per example (nats)")
     ax.set_title(title or "Loss per example during training")
-    ax.legend(fontsize="small")
+    add_legend(ax)
     return figure
 
 
@@ -383,7 +393,7 @@ def plot_accuracy_and_loss_by_variant(
     right.set_xlabel("batch size B (examples per step, log scale)")
     right.set_ylabel("loss per example (nats)")
     right.set_title("Loss per example, mean of the last 100 steps")
-    right.legend(fontsize="small", loc="upper left")
+    add_legend(right)
     figure.suptitle(title or "Accuracy and late loss by batch size", fontsize=11)
     return figure
 
@@ -479,7 +489,7 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     ax.set_xlabel("training step (linear to 10, then logarithmic)")
     ax.set_ylabel("largest logit gap in the batch")
     ax.set_title(title or "Runs go NaN when the logit gap reaches the float32 limit")
-    ax.legend(fontsize="small", loc="upper left")
+    add_legend(ax)
     return figure
 
 
@@ -503,7 +513,7 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
             **NAN_MARKER,
             label=f"non-finite {result.first_nonfinite} at step {step}",
         )
-        left.legend(fontsize="small")
+        add_legend(left)
     left.set_yscale("log")
     left.set_xlabel("training step")
     left.set_ylabel("cross-entropy per example (nats)")
@@ -588,7 +598,7 @@ def plot_gradient_norms(
     ax.set_xlabel("batch size B (examples in one gradient)")
     ax.set_ylabel(ylabel)
     ax.set_title(title or "The summed gradient grows in proportion to the batch size")
-    ax.legend(fontsize="small", loc="upper left")
+    add_legend(ax)
     return figure
 
 
@@ -642,7 +652,7 @@ def plot_logit_gap_traces(traces, limits, *, title: str | None = None, ax=None) 
     ax.set_xlabel("training step (logits computed after that many updates)")
     ax.set_ylabel("largest logit gap max(z) − min(z) in the batch")
     ax.set_title(title or "Bigger batches spread the logits faster, until exp underflows")
-    ax.legend(fontsize="x-small", loc="upper right")
+    add_legend(ax, fontsize="x-small")
     return figure
 
 
@@ -664,7 +674,7 @@ def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Fi
     ax.invert_yaxis()
     ax.set_xlabel("batch size B (examples per step)")
     ax.set_title(title or "Which batch sizes go NaN")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    add_legend(ax)
     return figure
 
 
@@ -704,7 +714,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
     ax.set_xlabel("batch size B")
     ax.set_ylabel("learning rate")
     ax.set_title(title or "The boundary is a line of constant lr · B")
-    ax.legend(fontsize="small", loc="lower left")
+    add_legend(ax)
     figure.colorbar(points, ax=ax, label="final test accuracy")
     return figure
 
@@ -717,14 +727,14 @@ def plot_step_trace(trace, limits, *, title: str | None = None) -> Figure:
     figure = Figure(figsize=(9.6, 3.6), layout="constrained")
     left, right = figure.subplots(1, 2)
     plot_logit_gap_traces([trace], limits, title="Largest logit gap per step", ax=left)
-    left.legend(fontsize="x-small", loc="lower right")
+    add_legend(left, fontsize="x-small")
     steps = np.arange(len(trace.gradient_norm))
     right.plot(steps, trace.gradient_norm, "o-", ms=3, lw=1.2, color=COLORS[0])
     k = trace.first_nonfinite_step
     if k is not None and k > 0:
         # The gradient of step k is already NaN: mark the step at the last finite value.
         right.plot([k], [trace.gradient_norm[k - 1]], **NAN_MARKER, label=f"NaN at step {k}")
-        right.legend(fontsize="small")
+        add_legend(right)
     right.set_yscale("log")
     right.set_xlabel("training step")
     right.set_ylabel(f"‖gradient‖ ({trace.result.config.reduction} over the batch)")
@@ -785,7 +795,7 @@ def plot_loss_vs_examples(
     ax.set_title(
         title or f"Loss per example against {'examples seen' if per == 'examples' else 'steps'}"
     )
-    ax.legend(fontsize="x-small")
+    add_legend(ax, fontsize="x-small")
     return figure
 
 
