@@ -85,6 +85,7 @@ from .plots import (
     plot_step_trace,
     plot_weight_images,
 )
+from .spread import Spread, accuracy_spreads
 from .sweep import (
     failing_batch_sizes,
     phase_grid,
@@ -134,10 +135,12 @@ __all__ = [
     "MnistData",
     "Momentum",
     "RMSProp",
+    "Spread",
     "StepRecord",
     "StepTrace",
     "TrainConfig",
     "TrainResult",
+    "accuracy_spreads",
     "batch_gradient_norm",
     "batch_indices",
     "central_differences",

@@ -199,7 +199,8 @@ def train(
     dtype : {"float32", "float64"}
         All arithmetic happens in this type (TensorFlow's default is float32).
     seed : int
-        Seeds the reshuffles between epochs; the same arguments give bit-identical results.
+        Seeds the reshuffles between epochs; the same arguments give bit-identical results on
+        one machine and BLAS build (other CPUs round float32 sums differently: see ``summation``).
     epsilon : float
         The constant inside the log of the ``epsilon`` loss; the lower clip of ``clipped``.
     flush_subnormals : bool

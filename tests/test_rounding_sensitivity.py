@@ -1,0 +1,32 @@
+"""Every checked notebook output survives another float32 summation order.
+
+Learners run the course on every kind of CPU, and another CPU's BLAS adds the same products in
+another order. This test re-executes every lesson with the linear layer's sums added in halves
+(``BATCH205_SUMMATION=halves``, course_utils.linear) and requires every ``# NBVAL_CHECK_OUTPUT``
+cell to print what the notebook stores. A notebook that stores a figure depending on the last
+bits (a chaotic accuracy at three decimals, a float32 loss at every digit) fails here, on any
+machine, without changing the machine's BLAS (tests never set ``OPENBLAS_*`` variables).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.rounding
+def test_checked_outputs_hold_with_the_sums_in_halves(tmp_path):
+    env = dict(os.environ)
+    env["BATCH205_SUMMATION"] = "halves"
+    env["BATCH205_CACHE"] = str(tmp_path / "runs")  # the other order's runs, not this session's
+    command = [sys.executable, "-m", "pytest", "lessons", "-q", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
+    report = done.stdout[-20000:] + done.stderr[-3000:]
+    assert done.returncode == 0, f"lessons under BATCH205_SUMMATION=halves:\n{report}"
+    assert " passed" in done.stdout and "failed" not in done.stdout.splitlines()[-1]
