@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 # Okabe–Ito colour-blind-safe palette.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 NAN_MARKER = {"marker": "x", "color": "#D55E00", "linestyle": "none", "markersize": 7}
+# Colours of runs drawn beside NaN crosses: the palette without the crosses' vermillion.
+LINE_COLORS = tuple(c for c in COLORS if c != NAN_MARKER["color"])
 
 
 def add_legend(ax, **options):
@@ -29,6 +31,18 @@ def add_legend(ax, **options):
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **options)
 
 
+def add_figure_legend(figure, *, ncols: int = 3, **options):
+    """One legend for all panels of ``figure``, below them (panels side by side keep their width)."""
+    handles, labels = [], []
+    for ax in figure.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    options.setdefault("fontsize", "small")
+    return figure.legend(handles, labels, loc="outside lower center", ncols=ncols, **options)
+
+
 def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
     """A fresh figure with one axes, outside pyplot's global state."""
     figure = Figure(figsize=(width, height), layout="constrained")
@@ -37,7 +51,8 @@ def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]
 
 def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     """Loss per step of one or more ``TrainResult`` (log scale); the first non-finite step is marked."""
-    figure, ax = new_figure() if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure() if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 4, results, strict=False):
         c = result.config
         steps = np.arange(len(result.losses))
@@ -58,13 +73,15 @@ def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     ax.set_xlabel("training step")
     ax.set_ylabel(f"cross-entropy ({results[0].config.reduction} over the batch)")
     ax.set_title(title or "Loss per step (× marks the first non-finite value)")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
 def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> Figure:
     """Final test accuracy against batch size from a sweep table; diverged runs as red crosses at 0."""
-    figure, ax = new_figure() if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure() if own_figure else (ax.figure, ax)
     finite = ~table["diverged"]
     ax.plot(
         table["batch_size"][finite],
@@ -79,7 +96,8 @@ def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> 
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.05, 1.0)
     ax.set_title(title or "Final test accuracy by batch size")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
@@ -204,7 +222,8 @@ def plot_accuracy_by_variant(
     maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
     Introduced in lesson 05.
     """
-    figure, ax = new_figure(7.2, 3.8) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
     sizes = np.asarray(batch_sizes)
     diverged = diverged or {}
     nan_label = "went NaN"
@@ -222,7 +241,8 @@ def plot_accuracy_by_variant(
     ax.set_ylabel("test accuracy (fraction correct)")
     ax.set_ylim(-0.05, 1.0)
     ax.set_title(title or "Final test accuracy by batch size and loss")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
@@ -247,7 +267,6 @@ def plot_gradient_trace(
     left.set_ylim(-0.05, 1.0)
     left.set_xlabel("training step")
     left.set_ylabel("test accuracy (fraction correct)")
-    add_legend(left)
     steps = np.arange(1, len(trace.zero_rows) + 1)
     right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
     right.plot(
@@ -256,13 +275,13 @@ def plot_gradient_trace(
     right.set_ylim(-2, 102)
     right.set_xlabel("training step")
     right.set_ylabel("examples in the batch (%)")
-    add_legend(right)
     c = result.config
     figure.suptitle(
         title
         or f"{c.loss} loss, ε={c.epsilon:.0e}, B={c.batch_size}: accuracy {result.test_accuracy:.3f}",
         fontsize=11,
     )
+    add_figure_legend(figure)
     return figure
 
 
@@ -320,15 +339,14 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
         ax.set_xlabel("logit gap max(z) − z_target (nats)")
     left.set_ylim(-2, top_loss * 1.05)
     left.set_ylabel("loss of the example (nats)")
-    add_legend(left, fontsize="x-small")
     right.set_ylim(-1.1, 0.2)
     right.set_ylabel("∂loss/∂z_target")
-    add_legend(right, fontsize="x-small")
     flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
     figure.suptitle(
         title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
         fontsize=11,
     )
+    add_figure_legend(figure, fontsize="x-small")
     return figure
 
 
@@ -339,7 +357,8 @@ def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figu
     non-finite step.
     Introduced in lesson 06.
     """
-    figure, ax = new_figure(7.2, 3.6) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.6) if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 4, results, strict=False):
         c = result.config
         per_example = result.losses / (c.batch_size if c.reduction == "sum" else 1)
@@ -356,7 +375,8 @@ def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figu
     ax.set_xlabel("training step")
     ax.set_ylabel("loss per example (nats)")
     ax.set_title(title or "Loss per example during training")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
@@ -393,8 +413,8 @@ def plot_accuracy_and_loss_by_variant(
     right.set_xlabel("batch size B (examples per step, log scale)")
     right.set_ylabel("loss per example (nats)")
     right.set_title("Loss per example, mean of the last 100 steps")
-    add_legend(right)
     figure.suptitle(title or "Accuracy and late loss by batch size", fontsize=11)
+    add_figure_legend(figure)
     return figure
 
 
@@ -472,7 +492,8 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     float32 softmax gives a probability of exactly 0 (``float_limits().softmax_zero_gap``), where
     ``log(0)`` appears. Introduced in lesson 07.
     """
-    figure, ax = new_figure(7.2, 3.8) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
     styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
     for color, style, (label, trace) in zip(COLORS * 2, styles, traces.items(), strict=False):
         steps = np.arange(len(trace.logit_gap))
@@ -489,7 +510,8 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     ax.set_xlabel("training step (linear to 10, then logarithmic)")
     ax.set_ylabel("largest logit gap in the batch")
     ax.set_title(title or "Runs go NaN when the logit gap reaches the float32 limit")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
@@ -513,13 +535,13 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
             **NAN_MARKER,
             label=f"non-finite {result.first_nonfinite} at step {step}",
         )
-        add_legend(left)
     left.set_yscale("log")
     left.set_xlabel("training step")
     left.set_ylabel("cross-entropy per example (nats)")
     left.set_title("Loss")
     plot_logit_gaps({c.optimizer: trace}, limit, title="Largest logit gap", ax=right)
     figure.suptitle(title or "", fontsize=10)
+    add_figure_legend(figure)
     return figure
 
 
@@ -582,7 +604,8 @@ def plot_gradient_norms(
     on linear axes (the default) proportionality shows as a straight line, ``log=True`` uses
     log–log axes instead (to compare series that span decades). Introduced in lesson 03.
     """
-    figure, ax = new_figure(6.4, 3.8) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(6.4, 3.8) if own_figure else (ax.figure, ax)
     sizes = np.asarray(batch_sizes, dtype=np.float64)
     dense = np.linspace(0, sizes.max(), 200)
     for color, (label, values) in zip(COLORS, norms.items(), strict=False):
@@ -598,7 +621,8 @@ def plot_gradient_norms(
     ax.set_xlabel("batch size B (examples in one gradient)")
     ax.set_ylabel(ylabel)
     ax.set_title(title or "The summed gradient grows in proportion to the batch size")
-    add_legend(ax)
+    if own_figure:
+        add_legend(ax)
     return figure
 
 
@@ -613,7 +637,7 @@ def _limit_lines(ax, limits) -> None:
         color=NAN_MARKER["color"],
         ls="--",
         lw=1.4,
-        label=f"softmax gives p = 0 ({limits.dtype}, TensorFlow-compatible): {limits.softmax_zero_gap:.2f}",
+        label=f"softmax gives p = 0 ({limits.dtype}, flushed as TensorFlow): {limits.softmax_zero_gap:.2f}",
     )
     others = [
         (limits.exp_underflow_gap_flushed, COLORS[7], ":", "exp(−gap) < smallest normal"),
@@ -625,34 +649,39 @@ def _limit_lines(ax, limits) -> None:
             ax.axhline(gap, color=color, ls=style, lw=0.9, label=f"{label}: {gap:.2f}")
 
 
-def plot_logit_gap_traces(traces, limits, *, title: str | None = None, ax=None) -> Figure:
-    """Largest logit gap per step for several runs (``StepTrace``), with ``limits``' three lines.
-
-    Each run is labelled by its batch size and learning rate; a red cross marks the step whose
-    loss was the first non-finite value. Introduced in lesson 03.
-    """
-    figure, ax = new_figure(7.2, 4.0) if ax is None else (ax.figure, ax)
-    for color, trace in zip(COLORS * 2, traces, strict=False):
+def _gap_traces_on(ax, traces, *, labelled: bool = True) -> None:
+    """Each ``StepTrace``'s largest logit gap per step, with a red cross at its first NaN loss."""
+    for color, trace in zip(LINE_COLORS * 2, traces, strict=False):
         c = trace.result.config
         steps = np.arange(len(trace.logit_gap))
-        ax.plot(
-            steps,
-            trace.logit_gap,
-            "o-",
-            ms=3,
-            lw=1.2,
-            color=color,
-            label=f"B={c.batch_size}, lr={c.learning_rate:g}",
-        )
+        label = f"B={c.batch_size}, lr={c.learning_rate:g}" if labelled else None
+        ax.plot(steps, trace.logit_gap, "o-", ms=3, lw=1.2, color=color, label=label)
         k = trace.first_nonfinite_step
         if k is not None and k < len(trace.logit_gap):
             ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
-    ax.plot([], [], **NAN_MARKER, label="first non-finite loss")
-    _limit_lines(ax, limits)
+    if labelled:
+        ax.plot([], [], **NAN_MARKER, label="first non-finite loss")
     ax.set_xlabel("training step (logits computed after that many updates)")
-    ax.set_ylabel("largest logit gap max(z) − min(z) in the batch")
-    ax.set_title(title or "Bigger batches spread the logits faster, until exp underflows")
-    add_legend(ax, fontsize="x-small")
+
+
+def plot_logit_gap_traces(traces, limits, *, title: str | None = None) -> Figure:
+    """Largest logit gap per step for several runs (``StepTrace``), with ``limits``' lines.
+
+    Left, the whole range; right, the same runs zoomed onto the limits, which lie too close
+    together to tell apart at full scale. Introduced in lesson 03.
+    """
+    figure = Figure(figsize=(10.0, 4.0), layout="constrained")
+    full, zoom = figure.subplots(1, 2, width_ratios=(3, 2))
+    _gap_traces_on(full, traces)
+    _gap_traces_on(zoom, traces, labelled=False)
+    full.axhline(limits.softmax_zero_gap, color=NAN_MARKER["color"], ls="--", lw=1.4)
+    _limit_lines(zoom, limits)
+    zoom.set_ylim(limits.softmax_zero_gap - 8, limits.softmax_zero_gap + 12)
+    full.set_ylabel("largest logit gap max(z) − min(z) in the batch")
+    zoom.set_xlabel("training step")
+    zoom.set_title("zoomed onto the float32 limits", fontsize="medium")
+    figure.suptitle(title or "Bigger batches spread the logits faster, until exp underflows")
+    add_figure_legend(figure, fontsize="x-small")
     return figure
 
 
@@ -726,20 +755,22 @@ def plot_step_trace(trace, limits, *, title: str | None = None) -> Figure:
     """
     figure = Figure(figsize=(9.6, 3.6), layout="constrained")
     left, right = figure.subplots(1, 2)
-    plot_logit_gap_traces([trace], limits, title="Largest logit gap per step", ax=left)
-    add_legend(left, fontsize="x-small")
+    _gap_traces_on(left, [trace])
+    _limit_lines(left, limits)
+    left.set_ylabel("largest logit gap max(z) − min(z) in the batch")
+    left.set_title("Largest logit gap per step")
     steps = np.arange(len(trace.gradient_norm))
     right.plot(steps, trace.gradient_norm, "o-", ms=3, lw=1.2, color=COLORS[0])
     k = trace.first_nonfinite_step
     if k is not None and k > 0:
         # The gradient of step k is already NaN: mark the step at the last finite value.
         right.plot([k], [trace.gradient_norm[k - 1]], **NAN_MARKER, label=f"NaN at step {k}")
-        add_legend(right)
     right.set_yscale("log")
     right.set_xlabel("training step")
     right.set_ylabel(f"‖gradient‖ ({trace.result.config.reduction} over the batch)")
     right.set_title("Gradient norm per step")
     figure.suptitle(title or "", fontsize=10)
+    add_figure_legend(figure, fontsize="x-small")
     return figure
 
 
@@ -772,7 +803,8 @@ def plot_loss_vs_examples(
     at least one step, to tame the noise of small batches. A red cross marks a run's first
     non-finite step. Introduced in lesson 04.
     """
-    figure, ax = new_figure(6.4, 3.8) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(6.4, 3.8) if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 2, results, strict=False):
         c = result.config
         per_example = result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
@@ -795,7 +827,8 @@ def plot_loss_vs_examples(
     ax.set_title(
         title or f"Loss per example against {'examples seen' if per == 'examples' else 'steps'}"
     )
-    add_legend(ax, fontsize="x-small")
+    if own_figure:
+        add_legend(ax, fontsize="x-small")
     return figure
 
 

@@ -606,7 +606,7 @@ def mean_reduction_explorer(
     from functools import lru_cache
 
     from .model import REDUCTIONS
-    from .plots import new_figure, plot_loss_vs_examples
+    from .plots import add_legend, new_figure, plot_loss_vs_examples
     from .training import train
 
     @lru_cache(maxsize=64)
@@ -636,6 +636,7 @@ def mean_reduction_explorer(
         plot_loss_vs_examples(
             [result], ax=ax, title=f"B={batch_size}, {reduction}, lr={lr:g}: {headline}"
         )
+        add_legend(ax, fontsize="x-small")
         text = (
             f"B = {batch_size}, reduction {reduction}, lr = {lr:g} (a step of lr·"
             f"{'B' if reduction == 'sum' else '1'} = {lr * (batch_size if reduction == 'sum' else 1):.3g} "
