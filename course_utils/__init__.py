@@ -61,6 +61,7 @@ from .model import (
 from .multirun import train_many
 from .optimizers import OPTIMIZERS, Adagrad, Adam, Ftrl, GradientDescent, Momentum, RMSProp
 from .plots import (
+    add_figure_legend,
     format_outcome_table,
     outcome_label,
     plot_accuracy_and_loss_by_variant,
@@ -141,6 +142,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "accuracy_spreads",
+    "add_figure_legend",
     "batch_gradient_norm",
     "batch_indices",
     "central_differences",

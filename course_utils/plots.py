@@ -32,7 +32,10 @@ def add_legend(ax, **options):
 
 
 def add_figure_legend(figure, *, ncols: int = 3, **options):
-    """One legend for all panels of ``figure``, below them (panels side by side keep their width)."""
+    """One legend for all panels of ``figure``, below them (panels side by side keep their width).
+
+    Introduced in lesson 04 (its two-panel figure is composed in the notebook).
+    """
     handles, labels = [], []
     for ax in figure.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -501,7 +504,8 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
         k = trace.first_nonfinite_step
         if k is not None and k < len(trace.logit_gap):
             ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
-    ax.plot([], [], **NAN_MARKER, label="first non-finite value")
+    if any(trace.first_nonfinite_step is not None for trace in traces.values()):
+        ax.plot([], [], **NAN_MARKER, label="first non-finite value")
     ax.axhline(
         limit, color=COLORS[7], ls="--", lw=1, label=f"float32 softmax gives p = 0 (gap {limit:.2f})"
     )
@@ -710,24 +714,40 @@ def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Fi
 def plot_batch_size_learning_rate(table, *, products=(), title: str | None = None, ax=None) -> Figure:
     """Phase diagram of a batch size × learning rate sweep on log–log axes.
 
-    Each run is a square coloured by its final test accuracy; runs that went non-finite are red
-    crosses. ``products`` draws the lines ``learning_rate · batch_size = c`` (straight on log–log
-    axes) for each ``c``. Introduced in lesson 03.
+    Each run is a square coloured by its final test accuracy (the colour scale spans the finite
+    runs' accuracies, which are close together, and each square carries its value); runs that went
+    non-finite are red crosses. ``products`` draws the lines ``learning_rate · batch_size = c``
+    (straight on log–log axes) for each ``c``. Introduced in lesson 03.
     """
     from matplotlib import colormaps
 
-    figure, ax = new_figure(6.8, 4.2) if ax is None else (ax.figure, ax)
+    own_figure = ax is None
+    figure, ax = new_figure(7.6, 4.6) if own_figure else (ax.figure, ax)
     finite = ~table["diverged"]
+    accuracy = table["test_accuracy"][finite]
+    low, high = (float(accuracy.min()), float(accuracy.max())) if finite.any() else (0.0, 1.0)
     points = ax.scatter(
         table["batch_size"][finite],
         table["learning_rate"][finite],
-        c=table["test_accuracy"][finite],
+        c=accuracy,
         cmap=colormaps["cividis"],
-        vmin=0,
-        vmax=1,
+        vmin=low,
+        vmax=max(high, low + 1e-3),
         marker="s",
-        s=110,
+        s=260,
     )
+    for b, lr, a in zip(
+        table["batch_size"][finite], table["learning_rate"][finite], accuracy, strict=True
+    ):
+        dark = a < (low + high) / 2
+        ax.annotate(
+            f"{a:.2f}",
+            (b, lr),
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="white" if dark else "black",
+        )
     ax.plot(
         table["batch_size"][~finite],
         table["learning_rate"][~finite],
@@ -735,16 +755,21 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
         label="went NaN",
     )
     sizes = np.geomspace(table["batch_size"].min() / 1.3, table["batch_size"].max() * 1.3, 50)
-    for color, c in zip(COLORS[1:], products, strict=False):
-        ax.plot(sizes, c / sizes, color=color, ls="--", lw=1.2, label=f"lr · B = {c:.3g}")
+    for color, style, c in zip(COLORS[1:], ("--", ":", "-."), products, strict=False):
+        ax.plot(sizes, c / sizes, color=color, ls=style, lw=1.4, label=f"lr · B = {c:.3g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(table["learning_rate"].min() / 1.5, table["learning_rate"].max() * 1.5)
-    ax.set_xlabel("batch size B")
-    ax.set_ylabel("learning rate")
+    batch_sizes, rates = np.unique(table["batch_size"]), np.unique(table["learning_rate"])
+    ax.set_xticks(batch_sizes, [str(int(b)) for b in batch_sizes])
+    ax.set_yticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
+    ax.set_ylim(rates.min() / 1.5, rates.max() * 1.5)
+    ax.set_xlabel("batch size B (log scale)")
+    ax.set_ylabel("learning rate (log scale)")
     ax.set_title(title or "The boundary is a line of constant lr · B")
-    add_legend(ax)
-    figure.colorbar(points, ax=ax, label="final test accuracy")
+    if own_figure:
+        add_legend(ax)
+    figure.colorbar(points, ax=ax, label="final test accuracy (finite runs)", location="left")
     return figure
 
 

@@ -6,11 +6,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.lines import Line2D
 
 from course_utils import (
+    float_limits,
     load_mnist,
     plot_accuracy_and_loss_by_variant,
     plot_accuracy_by_variant,
     plot_accuracy_vs_batch_size,
+    plot_batch_size_learning_rate,
+    plot_logit_gap_traces,
     plot_logit_gaps,
+    plot_optimizer_run,
     sweep,
     trace_steps,
 )
@@ -112,3 +116,21 @@ def test_every_legend_sits_outside_the_axes():
     add_legend(ax)
     assert legend_problems(figure) == []
     assert isinstance(ax.get_lines()[0], Line2D)
+
+
+def test_a_run_without_nan_gets_no_nan_entry_in_its_legend(data):
+    finite = trace_steps(data, batch_size=100, steps=12, loss="stable")
+    figure = plot_optimizer_run(finite, 86.64)
+    labels = [t.get_text() for legend in figure.legends for t in legend.texts]
+    assert labels and not any("non-finite" in label for label in labels)
+    failing = trace_steps(data, batch_size=205, steps=12)
+    labels = [t.get_text() for t in plot_optimizer_run(failing, 86.64).legends[0].texts]
+    assert any("non-finite" in label for label in labels)
+
+
+def test_lesson_03_gap_traces_and_phase_diagram(data, table):
+    traces = [trace_steps(data, batch_size=b, steps=8) for b in (100, 205, 1000)]
+    figure = plot_logit_gap_traces(traces, float_limits())
+    assert nan_markers(figure) and legend_problems(figure) == []
+    figure = plot_batch_size_learning_rate(table, products=(1.7,))
+    assert nan_markers(figure) and legend_problems(figure) == []
