@@ -59,7 +59,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -137,8 +137,7 @@ def iter_train_many(
         check_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
-        key = (config.batch_size, config.seed, config.dtype, config.steps, config.summation)
-        groups.setdefault(key, []).append(i)
+        groups.setdefault(_group_key(config), []).append(i)
     tasks = list(groups.values())
     if workers is None:
         workers = default_workers() if _work(configs) >= PARALLEL_MIN_WORK else 1
@@ -272,8 +271,17 @@ class _Stack:
     state: object
 
 
+def _group_key(config: TrainConfig) -> tuple:
+    """The settings that runs of one group share: all but those marked per stack or per run in
+    TrainConfig (so a new setting keeps runs apart unless it is marked)."""
+    return tuple(getattr(config, f.name) for f in fields(config) if "stacking" not in f.metadata)
+
+
 def _stack_key(config: TrainConfig) -> tuple:
-    return (config.loss, config.reduction, config.epsilon, config.flush_subnormals, config.optimizer)
+    """The settings that runs of one stack share: all but the per-run one, the learning rate."""
+    return tuple(
+        getattr(config, f.name) for f in fields(config) if f.metadata.get("stacking") != "per run"
+    )
 
 
 def _make_stacks(configs: list[TrainConfig], order: np.ndarray, params: list[np.ndarray]) -> list:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -26,36 +26,57 @@ from .optimizers import OPTIMIZERS
 STAGES = ("logits", "loss", "gradient", "weights")
 
 
+# How course_utils.multirun may share work between runs that differ in a setting. A setting with
+# neither mark is safe by default: runs that differ in it are trained apart (in other groups).
+PER_RUN = {"stacking": "per run"}  # one value per run inside a stack: the optimizer takes an array
+PER_STACK = {"stacking": "per stack"}  # read by the step only: runs differing in it share batches
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a run (together with the data and its order)."""
+    """Everything that determines a run (together with the data and its order).
+
+    This is the one list of a run's settings and their defaults. The arguments of :func:`train`
+    and :func:`~course_utils.sweep.sweep` are these fields with these defaults (spelled out there
+    for tab completion; ``tests/test_config.py`` checks that they match), and the sweep table's
+    columns, the run cache's key and the grouping of :mod:`~course_utils.multirun` are read from
+    them. A string setting names its allowed values in ``choices`` (checked here; they size its
+    sweep column).
+    """
 
     batch_size: int = 100
-    learning_rate: float = 0.01
+    learning_rate: float = field(default=0.01, metadata=PER_RUN)
     steps: int = 1000
-    loss: str = "naive"
-    reduction: str = "sum"
-    dtype: str = "float32"
+    loss: str = field(default="naive", metadata={"choices": LOSSES, **PER_STACK})
+    reduction: str = field(default="sum", metadata={"choices": REDUCTIONS, **PER_STACK})
+    dtype: str = field(default="float32", metadata={"choices": DTYPES})
     seed: int = 0
-    epsilon: float = DEFAULT_EPSILON
-    flush_subnormals: bool = True
-    optimizer: str = "gradient_descent"
+    epsilon: float = field(default=DEFAULT_EPSILON, metadata=PER_STACK)
+    flush_subnormals: bool = field(default=True, metadata=PER_STACK)
+    optimizer: str = field(default="gradient_descent", metadata={"choices": OPTIMIZERS, **PER_STACK})
     # The order in which the linear layer's float32 sums are added (course_utils.linear): the
-    # BLAS's own, or in halves, to see how far another CPU's last bits move a run.
-    summation: str = field(default_factory=default_summation)
+    # BLAS's own, or in halves, to see how far another CPU's last bits move a run. None (the
+    # default) becomes $BATCH205_SUMMATION or "blas" when the config is made.
+    summation: str | None = field(default=None, metadata={"choices": SUMMATIONS})
 
     def __post_init__(self) -> None:
+        if self.summation is None:
+            object.__setattr__(self, "summation", default_summation())
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("steps", self.steps)
         check_positive_real("learning_rate", self.learning_rate)
         check_positive_real("epsilon", self.epsilon)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("reduction", self.reduction, REDUCTIONS)
-        object.__setattr__(self, "dtype", check_choice("dtype", self.dtype, DTYPES))
-        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        check_choice("summation", self.summation, SUMMATIONS)
+        for setting in fields(self):
+            if "choices" in setting.metadata:  # check_choice also turns np.float32 into "float32"
+                value = check_choice(
+                    setting.name, getattr(self, setting.name), setting.metadata["choices"]
+                )
+                object.__setattr__(self, setting.name, value)
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
             raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
+
+
+SETTINGS = tuple(setting.name for setting in fields(TrainConfig))  # in their order
 
 
 @dataclass(frozen=True, repr=False)
@@ -189,6 +210,8 @@ def train(
 ) -> TrainResult:
     """Train softmax regression ``y = softmax(xW + b)`` from zero weights, as the 2015 tutorial did.
 
+    The keyword arguments but ``observe`` are the fields of :class:`TrainConfig`, with its defaults.
+
     Parameters
     ----------
     data : MnistData
@@ -225,19 +248,8 @@ def train(
     >>> round(float(result.losses[0]), 3)  # 205 * ln(10): every class at probability 0.1
     472.03
     """
-    config = TrainConfig(
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        steps=steps,
-        loss=loss,
-        reduction=reduction,
-        dtype=dtype,
-        seed=seed,
-        epsilon=epsilon,
-        flush_subnormals=flush_subnormals,
-        optimizer=optimizer,
-        summation=default_summation() if summation is None else summation,
-    )
+    arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
+    config = TrainConfig(**{name: arguments[name] for name in SETTINGS})
     return run(data, config, observe=observe)
 
 
