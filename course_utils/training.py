@@ -19,7 +19,16 @@ from threadpoolctl import threadpool_limits
 
 from .data import MnistData
 from .linear import SUMMATIONS, default_summation, logits_of, weight_gradients
-from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, check_choice, loss_and_gradient, predict
+from .model import (
+    DEFAULT_EPSILON,
+    DTYPES,
+    LOSSES,
+    REDUCTIONS,
+    LossAndGradient,
+    check_choice,
+    loss_and_gradient,
+    predict,
+)
 from .optimizers import OPTIMIZERS
 
 # Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
@@ -180,16 +189,79 @@ class StepRecord:
     bias: np.ndarray
 
 
-def _first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+def train_step(
+    x: np.ndarray,
+    onehot: np.ndarray,
+    params: list[np.ndarray],
+    optimizer,
+    state,
+    config: TrainConfig,
+    *,
+    logits_of=logits_of,
+    weight_gradients=weight_gradients,
+) -> tuple[np.ndarray, LossAndGradient, list[np.ndarray]]:
+    """One step on a batch: logits, loss and their gradient, parameter gradients, the update.
+
+    ``params`` are ``[weights, bias]``, updated in place: of one run, shapes (784, 10) and (10,),
+    or of a stack of runs that share ``config`` but for the learning rate (the optimizer's, one per
+    run), shapes (runs, 784, 10) and (runs, 1, 10), as :mod:`~course_utils.multirun` trains them.
+    ``logits_of`` and ``weight_gradients`` are the linear layer's (the stacked trainer passes ones
+    with the same bits, faster for stacks). Returns ``(logits, loss and gradient, [dW, db])``.
+    """
+    weights, bias = params
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = logits_of(x, weights, bias, config.summation)
+    result = loss_and_gradient(
+        logits,
+        onehot,
+        loss=config.loss,
+        reduction=config.reduction,
+        epsilon=config.epsilon,
+        flush=config.flush_subnormals,
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
+        grads = [grad_weights, grad_bias.reshape(bias.shape)]
+        optimizer.update(params, grads, state)
+    return logits, result, grads
+
+
+def first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+    """The first of STAGES (in the order a step computes them) holding a NaN or infinity, or None."""
     if not np.isfinite(logits).all():
         return "logits"
-    if not np.isfinite(step_loss):
+    if not np.isfinite(step_loss).all():
         return "loss"
     if not all(np.isfinite(g).all() for g in grads):
         return "gradient"
     if not all(np.isfinite(p).all() for p in params):
         return "weights"
     return None
+
+
+def inputs(data: MnistData, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training images, their one-hot labels and the test images, in ``dtype``."""
+    dt = np.dtype(dtype)
+    onehot = np.eye(10, dtype=dt)[data.train_labels]
+    return data.train_images.astype(dt, copy=False), onehot, data.test_images.astype(dt, copy=False)
+
+
+def finished(
+    data: MnistData, config: TrainConfig, losses, first_step, first_stage, weights, bias, predictions
+) -> TrainResult:
+    """The record of a finished run, its arrays made read-only."""
+    for array in (losses, weights, bias):
+        array.flags.writeable = False
+    return TrainResult(
+        config=config,
+        losses=losses,
+        first_nonfinite_step=first_step,
+        first_nonfinite=first_stage,
+        test_accuracy=float(np.mean(predictions == data.test_labels)),
+        weights=weights,
+        bias=bias,
+        data_name=data.name,
+    )
 
 
 def train(
@@ -258,15 +330,13 @@ def run(
 ) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
     check_batch_fits(config.batch_size, len(data.train_labels))
-    dt = np.dtype(config.dtype)
-    images = data.train_images.astype(dt, copy=False)
-    onehot = np.eye(10, dtype=dt)[data.train_labels]
-    weights = np.zeros((784, 10), dtype=dt)
-    bias = np.zeros(10, dtype=dt)
+    images, onehot, test_images = inputs(data, config.dtype)
+    weights = np.zeros((784, 10), dtype=images.dtype)
+    bias = np.zeros(10, dtype=images.dtype)
     params = [weights, bias]
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
     state = optimizer.init(params)
-    losses = np.full(config.steps, np.nan, dtype=dt)
+    losses = np.full(config.steps, np.nan, dtype=images.dtype)
     first_step, first_stage = None, None
     batches = batch_indices(len(data.train_labels), config.batch_size, config.seed)
     # One BLAS thread: float32 matmuls give other last bits with other thread counts, and the
@@ -274,22 +344,10 @@ def run(
     with threadpool_limits(limits=1, user_api="blas"):
         for step in range(config.steps):
             idx = next(batches)
-            x = images[idx]
-            with np.errstate(over="ignore", invalid="ignore"):
-                logits = logits_of(x, weights, bias, config.summation)
-            result = loss_and_gradient(
-                logits,
-                onehot[idx],
-                loss=config.loss,
-                reduction=config.reduction,
-                epsilon=config.epsilon,
-                flush=config.flush_subnormals,
+            logits, result, grads = train_step(
+                images[idx], onehot[idx], params, optimizer, state, config
             )
             losses[step] = result.loss
-            with np.errstate(over="ignore", invalid="ignore"):
-                grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
-                grads = [grad_weights, grad_bias[0]]
-                optimizer.update(params, grads, state)
             if observe is not None:
                 observe(
                     StepRecord(
@@ -306,7 +364,7 @@ def run(
                     )
                 )
             if first_step is None:
-                first_stage = _first_nonfinite_stage(logits, result.loss, grads, params)
+                first_stage = first_nonfinite_stage(logits, result.loss, grads, params)
                 if first_stage is not None:
                     first_step = step
             if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
@@ -314,23 +372,6 @@ def run(
                 # the remaining entries of ``losses`` already hold NaN.
                 break
         predictions = predict(
-            data.test_images.astype(dt, copy=False),
-            weights,
-            bias,
-            flush=config.flush_subnormals,
-            summation=config.summation,
+            test_images, weights, bias, flush=config.flush_subnormals, summation=config.summation
         )
-    accuracy = float(np.mean(predictions == data.test_labels))
-    weights.flags.writeable = False
-    bias.flags.writeable = False
-    losses.flags.writeable = False
-    return TrainResult(
-        config=config,
-        losses=losses,
-        first_nonfinite_step=first_step,
-        first_nonfinite=first_stage,
-        test_accuracy=accuracy,
-        weights=weights,
-        bias=bias,
-        data_name=data.name,
-    )
+    return finished(data, config, losses, first_step, first_stage, weights, bias, predictions)
