@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import MnistData
+from .linear import logits_of, weight_gradients
 from .model import loss_and_gradient
 from .sweep import SWEEP_DTYPE, sweep
 from .training import StepRecord, TrainResult, train
@@ -163,8 +164,8 @@ def batch_gradient_norm(
     w = np.zeros((784, 10), dt) if weights is None else np.asarray(weights, dtype=dt)
     b = np.zeros(10, dt) if bias is None else np.asarray(bias, dtype=dt)
     with np.errstate(over="ignore", invalid="ignore"):
-        result = loss_and_gradient(x @ w + b, onehot, loss=loss, reduction=reduction)
-        return gradient_norm(x.T @ result.grad_logits, result.grad_logits.sum(axis=0))
+        result = loss_and_gradient(logits_of(x, w, b), onehot, loss=loss, reduction=reduction)
+        return gradient_norm(*weight_gradients(x, result.grad_logits))
 
 
 def first_failing_batch_size(

@@ -52,53 +52,6 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
     return a
 
 
-# numpy reduces over a short last axis row by row, paying a fixed cost per row: for a stack of
-# runs with large batches that is most of a training step. These two walk the class axis column by
-# column instead, over all rows at once (a fixed cost per column), and give the very same bits as
-# numpy's reductions (tests/test_model.py compares them on random and special values), so each
-# picks whichever is faster for the number of rows (crossovers measured on 10 classes).
-MAX_BY_COLUMNS_FROM_ROWS = 400
-SUM_BY_COLUMNS_FROM_ROWS = 1500
-
-
-def class_max(a: np.ndarray) -> np.ndarray:
-    """``a.max(axis=-1, keepdims=True)``, column by column for many rows (NaN wins, as in numpy)."""
-    if a.size < MAX_BY_COLUMNS_FROM_ROWS * a.shape[-1]:
-        return a.max(axis=-1, keepdims=True)
-    largest = a[..., :1].copy()
-    for j in range(1, a.shape[-1]):
-        np.maximum(largest, a[..., j : j + 1], out=largest)
-    return largest
-
-
-def class_sum(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=-1, keepdims=True)``; for many rows column by column, in numpy's order.
-
-    For a row of n <= 128 entries numpy adds ``0 + pairwise(row)``: below 8 entries one by one;
-    otherwise eight running sums over blocks of eight, combined as ``((r0+r1)+(r2+r3))+((r4+r5)+
-    (r6+r7))``, then the entries left over one by one.
-    """
-    n = a.shape[-1]
-    if n > 128 or a.size < SUM_BY_COLUMNS_FROM_ROWS * n:
-        return a.sum(axis=-1, keepdims=True)
-    column = [a[..., j : j + 1] for j in range(n)]
-    if n < 8:
-        total = np.zeros(a.shape[:-1] + (1,), dtype=a.dtype)
-        for c in column:
-            total += c
-        return total
-    r = [c.copy() for c in column[:8]]  # numpy's eight running sums
-    body = n - n % 8
-    for start in range(8, body, 8):
-        for j in range(8):
-            r[j] += column[start + j]
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for c in column[body:]:
-        total += c
-    total += 0  # numpy starts from its identity: this turns a sum of -0.0 into +0.0, as it does
-    return total
-
-
 def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     """Softmax over the last axis (the classes), as TensorFlow's ``Softmax`` op computes it.
 
@@ -115,16 +68,27 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
     np.float32(0.1)
     """
-    shifted = logits - class_max(logits)
+    _, exps = _shifted_exp(logits, flush)
+    if flush and exps.dtype == np.float32:
+        # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
+        # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
+        # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
+        exps[exps < ONEDNN_EXP_FLOOR] = 0
+    return _normalised(exps, exps.sum(axis=-1, keepdims=True), flush)
+
+
+def _shifted_exp(logits: np.ndarray, flush: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``z - max(z)`` per row and its ``exp`` (subnormals flushed): the first half of a softmax."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
     exps = np.exp(shifted)
     if flush:
         flush_subnormals(exps)
-        if exps.dtype == np.float32:
-            # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
-            # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
-            # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
-            exps[exps < ONEDNN_EXP_FLOOR] = 0
-    probabilities = exps * np.reciprocal(class_sum(exps))
+    return shifted, exps
+
+
+def _normalised(exps: np.ndarray, sums: np.ndarray, flush: bool) -> np.ndarray:
+    """``exps / sums`` as TensorFlow computes it, ``exps * (1 / sums)``: the second half."""
+    probabilities = exps * np.reciprocal(sums)
     if flush:
         flush_subnormals(probabilities)
     return probabilities
@@ -177,15 +141,18 @@ def loss_and_gradient(
     scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         if loss == "stable":
-            shifted = logits - class_max(logits)
-            exps = np.exp(shifted)
-            if flush:
-                flush_subnormals(exps)
-            sums = class_sum(exps)
-            per_example = class_sum(onehot * (np.log(sums) - shifted))[..., 0]
-            probabilities = exps * np.reciprocal(sums)
-            if flush:
-                flush_subnormals(probabilities)
+            # softmax_cross_entropy_with_logits: the softmax's two halves, keeping z - max and the
+            # row sums for logsumexp(z) - max = log(sum). Not softmax() itself, for its oneDNN exp
+            # floor: TensorFlow computes this loss in its own fused kernel
+            # (SoftmaxCrossEntropyWithLogits, Eigen code), not in the oneDNN Softmax op that the
+            # naive graph's tf.nn.softmax runs on, and tools/compare_tensorflow.py measured the
+            # floor on that graph only. The floor could not change the loss: the exps it drops
+            # are < 2**-125 against a row sum >= 1. It would only zero probabilities < 2**-125,
+            # and so gradient entries that small (with a mean, flushed to 0 anyway).
+            shifted, exps = _shifted_exp(logits, flush)
+            sums = exps.sum(axis=-1, keepdims=True)
+            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=-1)
+            probabilities = _normalised(exps, sums, flush)
             # The fused gradient: d/dz [logsumexp(z) - z.y] = p - y, finite for any logits.
             grad_logits = (probabilities - onehot) * scale
         else:
@@ -196,7 +163,7 @@ def loss_and_gradient(
                 inside_log = probabilities + dtype.type(epsilon)
             else:  # clipped: tf.clip_by_value(y, epsilon, 1)
                 inside_log = np.clip(probabilities, dtype.type(epsilon), dtype.type(1))
-            per_example = -class_sum(onehot * np.log(inside_log))[..., 0]
+            per_example = -(onehot * np.log(inside_log)).sum(axis=-1)
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
@@ -206,7 +173,9 @@ def loss_and_gradient(
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
                 grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
-            grad_logits = (grad_p - class_sum(grad_p * probabilities)) * probabilities
+            grad_logits = (
+                grad_p - (grad_p * probabilities).sum(axis=-1, keepdims=True)
+            ) * probabilities
         if flush:
             flush_subnormals(grad_logits)
         total = per_example.sum(axis=-1, dtype=dtype)

@@ -3,16 +3,21 @@
 A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.training.train`.
 :func:`train_many` runs K configurations together on stacked weights (K × 784 × 10):
 
-* **Groups.** Runs with the same batch size, seed, dtype, number of steps and summation order
-  (:mod:`~course_utils.linear`) see the same batches
-  (:func:`~course_utils.training.batch_indices`), so one gathered batch serves the whole group and
-  the logits of all its runs come from one product of the batch with the stacked weights.
-* **Stacks.** Within a group, runs that also share the loss, reduction, epsilon, flushing and
-  optimizer differ only in their learning rate: one call of the core's ``loss_and_gradient`` on
-  logits of shape (runs, batch, classes) and one optimizer ``update`` (with one learning rate per
-  run, an array of shape (runs, 1, 1)) serve them all. Both are element-wise along the run axis;
-  every optimizer of :data:`~course_utils.optimizers.OPTIMIZERS` stacks this way (none needs a
-  fallback to single runs). Its state is cut down with the runs (arrays with one entry per run).
+* **One step.** A stack takes :func:`~course_utils.training.train_step`, the very step of a
+  single run, with a leading run axis on the parameters; its first non-finite stage is found by
+  the single run's :func:`~course_utils.training.first_nonfinite_stage`, run by run. A change to
+  the step is made once, in training.py.
+* **Groups.** Runs that differ only in settings that TrainConfig marks per stack or per run (loss,
+  reduction, epsilon, flushing, optimizer, learning rate) see the same batches
+  (:func:`~course_utils.training.batch_indices`), so one gathered batch serves the whole group.
+  Any other setting (batch size, seed, dtype, steps, summation order, and any new one) keeps
+  runs in separate groups.
+* **Stacks.** Within a group, runs that share every setting but the learning rate form a stack:
+  one step, and so one call of the core's ``loss_and_gradient`` on logits of shape (runs, batch,
+  classes) and one optimizer ``update`` (with one learning rate per run, an array of shape
+  (runs, 1, 1)), serves them all. Both are element-wise along the run axis; every optimizer of
+  :data:`~course_utils.optimizers.OPTIMIZERS` stacks this way (none needs a fallback to single
+  runs). Its state is cut down with the runs (arrays with one entry per run).
 * **Dropping.** A run whose weights became NaN or infinite is finished (a single run stops there
   too); it leaves the stack and costs nothing more.
 * **Processes.** Groups are independent, so when there are seconds of work they are handed to
@@ -30,9 +35,8 @@ depending on its shape (OpenBLAS, for one, has a separate kernel for small produ
 with ten in the last bits). So the products are computed per run with ``np.matmul`` on the stacked
 3-D arrays, which calls BLAS once per run on exactly the single run's shapes, except where one wide
 product (batch × 784 times 784 × 10K) has been checked to give the very same bits for these shapes
-on this machine's BLAS (:func:`wide_product_is_exact`, once per shape; a BLAS's order of
-arithmetic does not depend on the values, so one comparison on random numbers settles it). On
-this machine the wide product is about twice as fast, and exact for batches of 128 rows or more.
+on this machine's BLAS (``course_utils._fast``, which the step is handed). On this machine the
+wide product is about twice as fast, and exact for batches of 128 rows or more.
 
 Where the time goes. The gain is bounded: per run and step, both a single run and a stack compute
 the same two products (784 × 10 multiply-adds per batch row each) and the same element-wise passes
@@ -50,7 +54,6 @@ Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
 
 from __future__ import annotations
 
-import functools
 import multiprocessing as mp
 import os
 import sys
@@ -59,22 +62,25 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import _fast
 from .data import MnistData
-from .linear import batch_sum, matmul
-from .model import loss_and_gradient, predict
+from .model import predict
 from .optimizers import OPTIMIZERS
 from .training import (
-    STAGES,
     TrainConfig,
     TrainResult,
     batch_indices,
     check_batch_fits,
     check_positive_int,
+    finished,
+    first_nonfinite_stage,
+    inputs,
+    train_step,
 )
 
 PIXELS, CLASSES = 784, 10
@@ -137,8 +143,7 @@ def iter_train_many(
         check_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
-        key = (config.batch_size, config.seed, config.dtype, config.steps, config.summation)
-        groups.setdefault(key, []).append(i)
+        groups.setdefault(_group_key(config), []).append(i)
     tasks = list(groups.values())
     if workers is None:
         workers = default_workers() if _work(configs) >= PARALLEL_MIN_WORK else 1
@@ -272,8 +277,17 @@ class _Stack:
     state: object
 
 
+def _group_key(config: TrainConfig) -> tuple:
+    """The settings that runs of one group share: all but those marked per stack or per run in
+    TrainConfig (so a new setting keeps runs apart unless it is marked)."""
+    return tuple(getattr(config, f.name) for f in fields(config) if "stacking" not in f.metadata)
+
+
 def _stack_key(config: TrainConfig) -> tuple:
-    return (config.loss, config.reduction, config.epsilon, config.flush_subnormals, config.optimizer)
+    """The settings that runs of one stack share: all but the per-run one, the learning rate."""
+    return tuple(
+        getattr(config, f.name) for f in fields(config) if f.metadata.get("stacking") != "per run"
+    )
 
 
 def _make_stacks(configs: list[TrainConfig], order: np.ndarray, params: list[np.ndarray]) -> list:
@@ -317,74 +331,6 @@ def _compact(stacks: list[_Stack], keep: np.ndarray) -> list[_Stack]:
     return kept
 
 
-@functools.cache
-def wide_product_is_exact(direction: str, batch: int, runs: int, dtype) -> bool:
-    """Whether one wide matrix product gives the same bits as one product per run, on this BLAS.
-
-    ``direction`` is ``"forward"`` (batch × 784 times 784 × 10 per run: the logits) or
-    ``"backward"`` (784 × batch times batch × 10 per run: the weight gradient). Checked once per
-    shape (``dtype`` is a numpy dtype or its name) on random numbers, with the memory layouts that
-    :func:`train_many` uses.
-    """
-    rng = np.random.default_rng(0)
-    x = rng.random((batch, PIXELS)).astype(dtype)
-    if direction == "forward":
-        weights = rng.standard_normal((runs, PIXELS, CLASSES)).astype(dtype)
-        per_run = np.stack([x @ w for w in weights])
-        return per_run.tobytes() == _wide_forward(x, weights).tobytes()
-    grads = rng.standard_normal((runs, batch, CLASSES)).astype(dtype)
-    per_run = np.stack([x.T @ g for g in grads])
-    return per_run.tobytes() == np.ascontiguousarray(_wide_backward(x, grads)).tobytes()
-
-
-def _wide_forward(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``x @ weights[k]`` for every k as one product ``x @ [W_1 ... W_K]``: shape (K, batch, 10)."""
-    runs = len(weights)
-    wide = x @ weights.transpose(1, 0, 2).reshape(PIXELS, runs * CLASSES)
-    return wide.reshape(len(x), runs, CLASSES).transpose(1, 0, 2)
-
-
-def _wide_backward(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
-    """``x.T @ grad_logits[k]`` for every k as one product: shape (K, 784, 10), C-contiguous."""
-    runs, batch, _ = grad_logits.shape
-    wide = x.T @ grad_logits.transpose(1, 0, 2).reshape(batch, runs * CLASSES)
-    return np.ascontiguousarray(wide.reshape(PIXELS, runs, CLASSES).transpose(1, 0, 2))
-
-
-def _logits(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str) -> np.ndarray:
-    """``x @ W + b`` for every run, C-contiguous (K, batch, 10) like a single run's (batch, 10)."""
-    if (
-        summation == "blas"
-        and len(weights) > 1
-        and wide_product_is_exact("forward", len(x), len(weights), x.dtype)
-    ):
-        products = _wide_forward(x, weights)
-    else:
-        products = matmul(x, weights, summation)  # BLAS once per run (and half), as a single run
-    # The sums over the batch in loss_and_gradient must see a single run's memory layout.
-    return np.add(products, bias, out=np.empty(products.shape, x.dtype))
-
-
-def _weight_gradients(x: np.ndarray, grad_logits: np.ndarray, summation: str) -> np.ndarray:
-    if (
-        summation == "blas"
-        and len(grad_logits) > 1
-        and wide_product_is_exact("backward", len(x), len(grad_logits), x.dtype)
-    ):
-        return _wide_backward(x, grad_logits)
-    return matmul(x.T, grad_logits, summation)
-
-
-def _nonfinite_stages(logits, step_loss, grads, params) -> np.ndarray | None:
-    """For each run, which of STAGES hold a NaN or infinity (runs × 4 booleans), or None if none
-    does: what ``training._first_nonfinite_stage`` looks at, for a stack of runs."""
-    stages = [[logits], [step_loss], grads, params]
-    if all(np.isfinite(a).all() for arrays in stages for a in arrays):  # the common case
-        return None
-    per_run = [[np.isfinite(a).reshape(len(a), -1).all(axis=1) for a in arrays] for arrays in stages]
-    return ~np.stack([np.logical_and.reduce(finite) for finite in per_run], axis=1)
-
-
 def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
     """Train runs that see the same batches; yield (index into ``configs``, result) as they end."""
     # One BLAS thread, as in training.run: float32 products round differently with more.
@@ -393,84 +339,76 @@ def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[
 
 
 def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
-    first = configs[0]
-    dt = np.dtype(first.dtype)
-    images = data.train_images.astype(dt, copy=False)
-    test_images = data.test_images.astype(dt, copy=False)
-    onehot = np.eye(CLASSES, dtype=dt)[data.train_labels]
+    """training.run for a group of runs: the same inputs, batches, step and record, with a leading
+    run axis on the parameters (each stack takes the step together)."""
+    first = configs[0]  # the group's runs share its batches, dtype and number of steps
+    images, onehot, test_images = inputs(data, first.dtype)
     # ``runs[j]`` is the index (into ``configs``) of the run in row j of the stacked arrays; runs of
     # one stack are neighbours, so that each stack is a slice of the rows.
     runs = np.array(sorted(range(len(configs)), key=lambda i: _stack_key(configs[i])), dtype=np.intp)
-    weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=dt)
-    bias = np.zeros((len(runs), 1, CLASSES), dtype=dt)
+    weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=images.dtype)
+    bias = np.zeros((len(runs), 1, CLASSES), dtype=images.dtype)
     stacks = _make_stacks(configs, runs, [weights, bias])
-    losses = np.full((len(configs), first.steps), np.nan, dtype=dt)
+    losses = np.full((len(configs), first.steps), np.nan, dtype=images.dtype)
     first_step: list[int | None] = [None] * len(configs)
     first_stage: list[str | None] = [None] * len(configs)
 
     def finish(rows: np.ndarray) -> Iterator[tuple[int, TrainResult]]:
         """Results of the runs in ``rows`` (a mask over the current rows)."""
-        flushes = np.array([configs[i].flush_subnormals for i in runs])
-        for flush in (True, False):  # predict takes one flush setting per call
-            mine = rows & (flushes == flush)
-            if not mine.any():
+        for s in stacks:
+            mine = np.flatnonzero(rows[s.rows]) + s.rows.start
+            if len(mine) == 0:
                 continue
+            c = s.config
             predictions = predict(
-                test_images, weights[mine], bias[mine], flush=flush, summation=first.summation
+                test_images, weights[mine], bias[mine], flush=c.flush_subnormals, summation=c.summation
             )
-            for j, predicted in zip(np.flatnonzero(mine), predictions, strict=True):
+            for j, predicted in zip(mine, predictions, strict=True):
                 i = runs[j]
-                yield (
-                    int(i),
-                    TrainResult(
-                        config=configs[i],
-                        losses=_frozen(losses[i].copy()),
-                        first_nonfinite_step=first_step[i],
-                        first_nonfinite=first_stage[i],
-                        test_accuracy=float(np.mean(predicted == data.test_labels)),
-                        weights=_frozen(weights[j].copy()),
-                        bias=_frozen(bias[j, 0].copy()),
-                        data_name=data.name,
-                    ),
+                result = finished(
+                    data,
+                    configs[i],
+                    losses[i].copy(),
+                    first_step[i],
+                    first_stage[i],
+                    weights[j].copy(),
+                    bias[j, 0].copy(),
+                    predicted,
                 )
+                yield int(i), result
 
     batches = batch_indices(len(data.train_labels), first.batch_size, first.seed)
     for step in range(first.steps):
         idx = next(batches)
         x, y = images[idx], onehot[idx]
-        with np.errstate(over="ignore", invalid="ignore"):
-            logits = _logits(x, weights, bias, first.summation)
-        parts = [
-            loss_and_gradient(
-                logits[s.rows],
+        finite_weights = []
+        for s in stacks:
+            params = [weights[s.rows], bias[s.rows]]  # views: the step updates the stacked arrays
+            logits, result, grads = train_step(
+                x,
                 y,
-                loss=s.config.loss,
-                reduction=s.config.reduction,
-                epsilon=s.config.epsilon,
-                flush=s.config.flush_subnormals,
+                params,
+                s.optimizer,
+                s.state,
+                s.config,
+                logits_of=_fast.logits_of,
+                weight_gradients=_fast.weight_gradients,
             )
-            for s in stacks
-        ]
-        step_loss = np.concatenate([p.loss for p in parts])
-        grad_logits = (
-            np.concatenate([p.grad_logits for p in parts]) if len(parts) > 1 else parts[0].grad_logits
-        )
-        losses[runs, step] = step_loss
-        with np.errstate(over="ignore", invalid="ignore"):
-            grads = [
-                _weight_gradients(x, grad_logits, first.summation),
-                batch_sum(grad_logits, first.summation),
-            ]
-            for s in stacks:
-                s.optimizer.update([weights[s.rows], bias[s.rows]], [g[s.rows] for g in grads], s.state)
-        nonfinite = _nonfinite_stages(logits, step_loss, grads, [weights, bias])
-        if nonfinite is None:
-            continue
-        for j in np.flatnonzero(nonfinite.any(axis=1)):
-            if first_step[runs[j]] is None:
-                first_step[runs[j]] = step
-                first_stage[runs[j]] = STAGES[int(nonfinite[j].argmax())]
-        finite_weights = ~nonfinite[:, -1]
+            members = runs[s.rows]
+            losses[members, step] = result.loss
+            if first_nonfinite_stage(logits, result.loss, grads, params) is None:  # the common case
+                finite_weights.append(np.ones(len(members), dtype=bool))
+                continue
+            for j, i in enumerate(members):  # the same record as a single run's, run by run
+                if first_step[i] is None:
+                    first_stage[i] = first_nonfinite_stage(
+                        logits[j], result.loss[j], [g[j] for g in grads], [p[j] for p in params]
+                    )
+                    first_step[i] = None if first_stage[i] is None else step
+            finite_weights.append(
+                np.logical_and.reduce([np.isfinite(p).reshape(len(p), -1).all(axis=1) for p in params])
+            )
+        finite_weights = np.concatenate(finite_weights)
         if not finite_weights.all():
             # A single run stops here (NaN/inf weights make every later loss NaN); so does this one,
             # and it leaves the stack.
@@ -480,8 +418,3 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
             if len(runs) == 0:
                 return
     yield from finish(np.ones(len(runs), dtype=bool))
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a

@@ -15,58 +15,83 @@ Introduced in lesson 02.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import json
 import os
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pooch
 
 from .data import MnistData
-from .linear import default_summation
 from .model import DEFAULT_EPSILON
 from .multirun import iter_train_many
-from .training import TrainConfig, TrainResult, check_batch_fits, check_positive_int
+from .training import (
+    SETTINGS,
+    STAGES,
+    TrainConfig,
+    TrainResult,
+    check_batch_fits,
+    check_positive_int,
+)
 
-# Columns of a sweep table. ``first_nonfinite_step`` is -1 and ``first_nonfinite`` "" for runs
-# that stayed finite; ``final_loss`` is the loss of the last step (NaN for diverged runs).
-SWEEP_DTYPE = np.dtype(
-    [
-        ("batch_size", np.int64),
-        ("learning_rate", np.float64),
-        ("loss", "U8"),
-        ("reduction", "U4"),
-        ("dtype", "U7"),
-        ("flush_subnormals", np.bool_),
-        ("optimizer", "U24"),
-        ("epsilon", np.float64),
-        ("steps", np.int64),
-        ("seed", np.int64),
-        ("summation", "U6"),
+# The type of a sweep column for each type of setting (strings: sized by their choices).
+_COLUMN_TYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+
+
+def _column(name: str, kind, choices=None) -> tuple:
+    kind = kind if isinstance(kind, str) else kind.__name__  # an annotation, or the type itself
+    if choices is not None:  # wide enough for the longest choice, so that no value is truncated
+        return (name, f"U{max(len(choice) for choice in choices)}")
+    if kind not in _COLUMN_TYPES:
+        raise TypeError(
+            f"the setting {name!r} of TrainConfig has type {kind!r}, which has no sweep column: "
+            f"make it one of {', '.join(_COLUMN_TYPES)}, or a string with choices in its metadata"
+        )
+    return (name, _COLUMN_TYPES[kind])
+
+
+def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
+    """One column per setting of ``config_type`` (in its order), then the outcome of the run."""
+    settings = [_column(f.name, f.type, f.metadata.get("choices")) for f in fields(config_type)]
+    outcome = [
         ("test_accuracy", np.float64),
         ("diverged", np.bool_),
         ("first_nonfinite_step", np.int64),
-        ("first_nonfinite", "U8"),
+        _column("first_nonfinite", "str", STAGES),
         ("final_loss", np.float64),
     ]
-)
-CONFIG_FIELDS = (
-    "batch_size",
-    "learning_rate",
-    "loss",
-    "reduction",
-    "dtype",
-    "flush_subnormals",
-    "optimizer",
-    "epsilon",
-    "steps",
-    "seed",
-    "summation",
-)
-_NUMERICS = ("linear.py", "model.py", "training.py", "optimizers.py", "multirun.py", "sweep.py")
+    return np.dtype(settings + outcome)
+
+
+# Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``diverged``,
+# ``first_nonfinite_step`` (-1 for runs that stayed finite), ``first_nonfinite`` ("" for them) and
+# ``final_loss`` (the loss of the last step; NaN for diverged runs).
+SWEEP_DTYPE = _sweep_dtype()
+CONFIG_FIELDS = SETTINGS  # the setting columns, in TrainConfig's order
+
+
+def _numerics(start: str = "sweep") -> list[str]:
+    """The package's source files whose code makes a sweep's numbers: ``start`` and every module of
+    the package that it imports, directly or through another (read from their import statements)."""
+    here = Path(__file__).parent
+    found, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse((here / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:  # from .module import ...
+                todo.extend([node.module] if node.module else [a.name for a in node.names])
+    return sorted(f"{name}.py" for name in found)
+
+
+_NUMERICS = tuple(_numerics())  # the source files that key the run cache
 PROGRESS_MIN_RUNS = 8  # fewer runs than this finish in about a second: no progress bar
 
 
@@ -112,7 +137,9 @@ class RunCache:
         self.prefix = f"{data.fingerprint[:16]}-{_code_version()}"
 
     def _path(self, config: TrainConfig) -> Path:
-        key = json.dumps([self.prefix, [getattr(config, f) for f in CONFIG_FIELDS]], default=str)
+        # Every setting of the run, by name (read from the config itself, so none is left out).
+        settings = [(f.name, getattr(config, f.name)) for f in fields(config)]
+        key = json.dumps([self.prefix, settings], default=str)
         return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
 
     def get(self, config: TrainConfig):
@@ -141,30 +168,32 @@ def sweep(
     *,
     batch_size=100,
     learning_rate=0.01,
+    steps=1000,
     loss="naive",
     reduction="sum",
     dtype="float32",
+    seed=0,
+    epsilon=DEFAULT_EPSILON,
     flush_subnormals=True,
     optimizer="gradient_descent",
-    epsilon=DEFAULT_EPSILON,
-    steps: int = 1000,
-    seed: int = 0,
-    summation: str | None = None,
+    summation=None,
     progress: bool | None = None,
     cache: bool | str | os.PathLike = True,
     workers: int | None = None,
 ) -> np.ndarray:
     """Train every combination of the given values; one row per run.
 
-    Each of ``batch_size``, ``learning_rate``, ``loss``, ``reduction``, ``dtype``,
-    ``flush_subnormals``, ``optimizer`` and ``epsilon`` takes one value or a list of values; the
-    runs are their Cartesian product, in that order of nesting (the last varies fastest).
+    Every setting of :class:`~course_utils.training.TrainConfig` (the arguments of
+    :func:`~course_utils.training.train`, with the same defaults) takes one value or a list of
+    values; the runs are their Cartesian product, nested in the order of the arguments (the last
+    varies fastest).
 
     Parameters
     ----------
-    summation : {"blas", "halves"} or None
-        The order of the linear layer's float32 sums (:mod:`~course_utils.linear`); ``None``:
-        ``$BATCH205_SUMMATION`` or ``"blas"``.
+    batch_size, learning_rate, steps, loss, reduction, dtype, seed, epsilon, flush_subnormals, \
+optimizer, summation
+        As in :func:`~course_utils.training.train`; ``summation=None`` is ``$BATCH205_SUMMATION``
+        or ``"blas"``.
     progress : bool or None
         Show a tqdm progress bar; ``None`` shows one when there are many runs to do.
     cache : bool or path
@@ -184,34 +213,10 @@ def sweep(
     >>> table["diverged"].tolist()
     [False, True]
     """
-    axes = [
-        _as_list(v)
-        for v in (
-            batch_size,
-            learning_rate,
-            loss,
-            reduction,
-            dtype,
-            flush_subnormals,
-            optimizer,
-            epsilon,
-        )
-    ]
+    arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
+    axes = [_as_list(arguments[name]) for name in SETTINGS]
     configs = [
-        TrainConfig(
-            batch_size=b,
-            learning_rate=lr,
-            loss=lo,
-            reduction=re,
-            dtype=dt,
-            flush_subnormals=fl,
-            optimizer=op,
-            epsilon=ep,
-            steps=steps,
-            seed=seed,
-            summation=default_summation() if summation is None else summation,
-        )
-        for b, lr, lo, re, dt, fl, op, ep in itertools.product(*axes)
+        TrainConfig(**dict(zip(SETTINGS, values, strict=True))) for values in itertools.product(*axes)
     ]
     return run_configs(data, configs, progress=progress, cache=cache, workers=workers)
 

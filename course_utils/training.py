@@ -12,50 +12,80 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .data import MnistData
 from .linear import SUMMATIONS, default_summation, logits_of, weight_gradients
-from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, check_choice, loss_and_gradient, predict
+from .model import (
+    DEFAULT_EPSILON,
+    DTYPES,
+    LOSSES,
+    REDUCTIONS,
+    LossAndGradient,
+    check_choice,
+    loss_and_gradient,
+    predict,
+)
 from .optimizers import OPTIMIZERS
 
 # Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
 STAGES = ("logits", "loss", "gradient", "weights")
 
 
+# How course_utils.multirun may share work between runs that differ in a setting. A setting with
+# neither mark is safe by default: runs that differ in it are trained apart (in other groups).
+PER_RUN = {"stacking": "per run"}  # one value per run inside a stack: the optimizer takes an array
+PER_STACK = {"stacking": "per stack"}  # read by the step only: runs differing in it share batches
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a run (together with the data and its order)."""
+    """Everything that determines a run (together with the data and its order).
+
+    This is the one list of a run's settings and their defaults. The arguments of :func:`train`
+    and :func:`~course_utils.sweep.sweep` are these fields with these defaults (spelled out there
+    for tab completion; ``tests/test_config.py`` checks that they match), and the sweep table's
+    columns, the run cache's key and the grouping of :mod:`~course_utils.multirun` are read from
+    them. A string setting names its allowed values in ``choices`` (checked here; they size its
+    sweep column).
+    """
 
     batch_size: int = 100
-    learning_rate: float = 0.01
+    learning_rate: float = field(default=0.01, metadata=PER_RUN)
     steps: int = 1000
-    loss: str = "naive"
-    reduction: str = "sum"
-    dtype: str = "float32"
+    loss: str = field(default="naive", metadata={"choices": LOSSES, **PER_STACK})
+    reduction: str = field(default="sum", metadata={"choices": REDUCTIONS, **PER_STACK})
+    dtype: str = field(default="float32", metadata={"choices": DTYPES})
     seed: int = 0
-    epsilon: float = DEFAULT_EPSILON
-    flush_subnormals: bool = True
-    optimizer: str = "gradient_descent"
+    epsilon: float = field(default=DEFAULT_EPSILON, metadata=PER_STACK)
+    flush_subnormals: bool = field(default=True, metadata=PER_STACK)
+    optimizer: str = field(default="gradient_descent", metadata={"choices": OPTIMIZERS, **PER_STACK})
     # The order in which the linear layer's float32 sums are added (course_utils.linear): the
-    # BLAS's own, or in halves, to see how far another CPU's last bits move a run.
-    summation: str = field(default_factory=default_summation)
+    # BLAS's own, or in halves, to see how far another CPU's last bits move a run. None (the
+    # default) becomes $BATCH205_SUMMATION or "blas" when the config is made.
+    summation: str | None = field(default=None, metadata={"choices": SUMMATIONS})
 
     def __post_init__(self) -> None:
+        if self.summation is None:
+            object.__setattr__(self, "summation", default_summation())
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("steps", self.steps)
         check_positive_real("learning_rate", self.learning_rate)
         check_positive_real("epsilon", self.epsilon)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("reduction", self.reduction, REDUCTIONS)
-        object.__setattr__(self, "dtype", check_choice("dtype", self.dtype, DTYPES))
-        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        check_choice("summation", self.summation, SUMMATIONS)
+        for setting in fields(self):
+            if "choices" in setting.metadata:  # check_choice also turns np.float32 into "float32"
+                value = check_choice(
+                    setting.name, getattr(self, setting.name), setting.metadata["choices"]
+                )
+                object.__setattr__(self, setting.name, value)
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
             raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
+
+
+SETTINGS = tuple(setting.name for setting in fields(TrainConfig))  # in their order
 
 
 @dataclass(frozen=True, repr=False)
@@ -159,16 +189,79 @@ class StepRecord:
     bias: np.ndarray
 
 
-def _first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+def train_step(
+    x: np.ndarray,
+    onehot: np.ndarray,
+    params: list[np.ndarray],
+    optimizer,
+    state,
+    config: TrainConfig,
+    *,
+    logits_of=logits_of,
+    weight_gradients=weight_gradients,
+) -> tuple[np.ndarray, LossAndGradient, list[np.ndarray]]:
+    """One step on a batch: logits, loss and their gradient, parameter gradients, the update.
+
+    ``params`` are ``[weights, bias]``, updated in place: of one run, shapes (784, 10) and (10,),
+    or of a stack of runs that share ``config`` but for the learning rate (the optimizer's, one per
+    run), shapes (runs, 784, 10) and (runs, 1, 10), as :mod:`~course_utils.multirun` trains them.
+    ``logits_of`` and ``weight_gradients`` are the linear layer's (the stacked trainer passes ones
+    with the same bits, faster for stacks). Returns ``(logits, loss and gradient, [dW, db])``.
+    """
+    weights, bias = params
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = logits_of(x, weights, bias, config.summation)
+    result = loss_and_gradient(
+        logits,
+        onehot,
+        loss=config.loss,
+        reduction=config.reduction,
+        epsilon=config.epsilon,
+        flush=config.flush_subnormals,
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
+        grads = [grad_weights, grad_bias.reshape(bias.shape)]
+        optimizer.update(params, grads, state)
+    return logits, result, grads
+
+
+def first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+    """The first of STAGES (in the order a step computes them) holding a NaN or infinity, or None."""
     if not np.isfinite(logits).all():
         return "logits"
-    if not np.isfinite(step_loss):
+    if not np.isfinite(step_loss).all():
         return "loss"
     if not all(np.isfinite(g).all() for g in grads):
         return "gradient"
     if not all(np.isfinite(p).all() for p in params):
         return "weights"
     return None
+
+
+def inputs(data: MnistData, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training images, their one-hot labels and the test images, in ``dtype``."""
+    dt = np.dtype(dtype)
+    onehot = np.eye(10, dtype=dt)[data.train_labels]
+    return data.train_images.astype(dt, copy=False), onehot, data.test_images.astype(dt, copy=False)
+
+
+def finished(
+    data: MnistData, config: TrainConfig, losses, first_step, first_stage, weights, bias, predictions
+) -> TrainResult:
+    """The record of a finished run, its arrays made read-only."""
+    for array in (losses, weights, bias):
+        array.flags.writeable = False
+    return TrainResult(
+        config=config,
+        losses=losses,
+        first_nonfinite_step=first_step,
+        first_nonfinite=first_stage,
+        test_accuracy=float(np.mean(predictions == data.test_labels)),
+        weights=weights,
+        bias=bias,
+        data_name=data.name,
+    )
 
 
 def train(
@@ -188,6 +281,8 @@ def train(
     observe: Callable[[StepRecord], None] | None = None,
 ) -> TrainResult:
     """Train softmax regression ``y = softmax(xW + b)`` from zero weights, as the 2015 tutorial did.
+
+    The keyword arguments but ``observe`` are the fields of :class:`TrainConfig`, with its defaults.
 
     Parameters
     ----------
@@ -226,19 +321,8 @@ def train(
     >>> round(float(result.losses[0]), 3)  # 205 * ln(10): every class at probability 0.1
     472.03
     """
-    config = TrainConfig(
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        steps=steps,
-        loss=loss,
-        reduction=reduction,
-        dtype=dtype,
-        seed=seed,
-        epsilon=epsilon,
-        flush_subnormals=flush_subnormals,
-        optimizer=optimizer,
-        summation=default_summation() if summation is None else summation,
-    )
+    arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
+    config = TrainConfig(**{name: arguments[name] for name in SETTINGS})
     return run(data, config, observe=observe)
 
 
@@ -247,15 +331,13 @@ def run(
 ) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
     check_batch_fits(config.batch_size, len(data.train_labels))
-    dt = np.dtype(config.dtype)
-    images = data.train_images.astype(dt, copy=False)
-    onehot = np.eye(10, dtype=dt)[data.train_labels]
-    weights = np.zeros((784, 10), dtype=dt)
-    bias = np.zeros(10, dtype=dt)
+    images, onehot, test_images = inputs(data, config.dtype)
+    weights = np.zeros((784, 10), dtype=images.dtype)
+    bias = np.zeros(10, dtype=images.dtype)
     params = [weights, bias]
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
     state = optimizer.init(params)
-    losses = np.full(config.steps, np.nan, dtype=dt)
+    losses = np.full(config.steps, np.nan, dtype=images.dtype)
     first_step, first_stage = None, None
     batches = batch_indices(len(data.train_labels), config.batch_size, config.seed)
     # One BLAS thread: float32 matmuls give other last bits with other thread counts, and the
@@ -263,22 +345,10 @@ def run(
     with threadpool_limits(limits=1, user_api="blas"):
         for step in range(config.steps):
             idx = next(batches)
-            x = images[idx]
-            with np.errstate(over="ignore", invalid="ignore"):
-                logits = logits_of(x, weights, bias, config.summation)
-            result = loss_and_gradient(
-                logits,
-                onehot[idx],
-                loss=config.loss,
-                reduction=config.reduction,
-                epsilon=config.epsilon,
-                flush=config.flush_subnormals,
+            logits, result, grads = train_step(
+                images[idx], onehot[idx], params, optimizer, state, config
             )
             losses[step] = result.loss
-            with np.errstate(over="ignore", invalid="ignore"):
-                grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
-                grads = [grad_weights, grad_bias[0]]
-                optimizer.update(params, grads, state)
             if observe is not None:
                 observe(
                     StepRecord(
@@ -295,7 +365,7 @@ def run(
                     )
                 )
             if first_step is None:
-                first_stage = _first_nonfinite_stage(logits, result.loss, grads, params)
+                first_stage = first_nonfinite_stage(logits, result.loss, grads, params)
                 if first_stage is not None:
                     first_step = step
             if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
@@ -303,23 +373,6 @@ def run(
                 # the remaining entries of ``losses`` already hold NaN.
                 break
         predictions = predict(
-            data.test_images.astype(dt, copy=False),
-            weights,
-            bias,
-            flush=config.flush_subnormals,
-            summation=config.summation,
+            test_images, weights, bias, flush=config.flush_subnormals, summation=config.summation
         )
-    accuracy = float(np.mean(predictions == data.test_labels))
-    weights.flags.writeable = False
-    bias.flags.writeable = False
-    losses.flags.writeable = False
-    return TrainResult(
-        config=config,
-        losses=losses,
-        first_nonfinite_step=first_step,
-        first_nonfinite=first_stage,
-        test_accuracy=accuracy,
-        weights=weights,
-        bias=bias,
-        data_name=data.name,
-    )
+    return finished(data, config, losses, first_step, first_stage, weights, bias, predictions)

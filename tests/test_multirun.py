@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from course_utils import OPTIMIZERS, TrainConfig, load_mnist, multirun, run
+from course_utils import OPTIMIZERS, TrainConfig, _fast, load_mnist, multirun, run, training
 from course_utils.multirun import train_many
 from course_utils.training import STAGES
 
@@ -89,7 +89,7 @@ def test_results_look_like_single_results(pairs):
 def test_per_run_products_give_the_same_results_as_wide_ones(data, monkeypatch):
     configs = [TrainConfig(batch_size=209, learning_rate=lr, steps=60) for lr in (0.01, 0.02, 0.001)]
     wide = train_many(data, configs, workers=1)
-    monkeypatch.setattr(multirun, "wide_product_is_exact", lambda *args: False)
+    monkeypatch.setattr(_fast, "wide_product_is_exact", lambda *args: False)
     per_run = train_many(data, configs, workers=1)
     for a, b in zip(wide, per_run, strict=True):
         assert a.losses.tobytes() == b.losses.tobytes()
@@ -105,24 +105,24 @@ def test_the_check_of_the_wide_product_agrees_with_other_numbers():
         weights = rng.standard_normal((runs, 784, 10)).astype(np.float32)
         grads = rng.standard_normal((runs, batch, 10)).astype(np.float32)
         forward = (
-            np.stack([x @ w for w in weights]).tobytes() == multirun._wide_forward(x, weights).tobytes()
+            np.stack([x @ w for w in weights]).tobytes() == _fast._wide_forward(x, weights).tobytes()
         )
         backward = (
-            np.stack([x.T @ g for g in grads]).tobytes() == multirun._wide_backward(x, grads).tobytes()
+            np.stack([x.T @ g for g in grads]).tobytes() == _fast._wide_backward(x, grads).tobytes()
         )
-        assert multirun.wide_product_is_exact("forward", batch, runs, "float32") == forward
-        assert multirun.wide_product_is_exact("backward", batch, runs, "float32") == backward
+        assert _fast.wide_product_is_exact("forward", batch, runs, "float32") == forward
+        assert _fast.wide_product_is_exact("backward", batch, runs, "float32") == backward
 
 
 def test_diverged_runs_leave_the_stack(data, monkeypatch):
     runs_per_call = []
-    original = multirun.loss_and_gradient
+    original = training.loss_and_gradient
 
     def counting(logits, onehot, **kwargs):
         runs_per_call.append(len(logits))
         return original(logits, onehot, **kwargs)
 
-    monkeypatch.setattr(multirun, "loss_and_gradient", counting)
+    monkeypatch.setattr(training, "loss_and_gradient", counting)
     fast, slow = train_many(
         data,
         [TrainConfig(batch_size=50, learning_rate=lr, steps=20) for lr in (5.0, 0.01)],
