@@ -65,7 +65,7 @@ def exercise_labels(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return labels
 
 
-def test_points(notebook: nbformat.NotebookNode) -> dict[str, float]:
+def points_of_tests(notebook: nbformat.NotebookNode) -> dict[str, float]:
     return {
         c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
         for c in notebook.cells
@@ -79,7 +79,7 @@ def lesson_progress(
     """Grade a copy of the learner's notebook ``mine`` of ``lesson`` (hidden tests included)."""
     root = grading.course_root(course)
     source = nbformat.read(root / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
-    labels, points = exercise_labels(source), test_points(source)
+    labels, points = exercise_labels(source), points_of_tests(source)
     with tempfile.TemporaryDirectory(prefix="batch205-progress-") as scratch:
         copy = Path(scratch) / "course"
         (copy / "lessons").mkdir(parents=True)
@@ -104,7 +104,7 @@ def not_started(lesson: str, course: Path) -> LessonProgress:
     source = nbformat.read(course / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
     labels = exercise_labels(source)
     exercises = tuple(
-        ExerciseScore(labels.get(g, "?"), g, 0.0, p) for g, p in test_points(source).items() if p
+        ExerciseScore(labels.get(g, "?"), g, 0.0, p) for g, p in points_of_tests(source).items() if p
     )
     return LessonProgress(lesson, exercises, started=False)
 

@@ -20,7 +20,7 @@ def nbgrader_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def tests_by_answer(notebook) -> dict[str, dict[str, float]]:
+def points_by_answer(notebook) -> dict[str, dict[str, float]]:
     """{answer cell grade_id: {its test cells' grade_id: points}}, in the lesson's order."""
     exercises, current = {}, None
     for cell in notebook.cells:
@@ -46,8 +46,8 @@ def learner(tmp_path_factory):
     mine = workspace.learner_notebook(folder, WORKED)
     notebook = nbformat.read(mine, as_version=4)
     answer = next(c for c in notebook.cells if nbgrader_meta(c).get("solution"))
-    answer.source = first_answer.source.replace("### BEGIN SOLUTION\n", "").replace(
-        "### END SOLUTION", ""
+    answer.source = "\n".join(
+        line for line in first_answer.source.splitlines() if not line.strip().startswith("### ")
     )
     nbformat.write(notebook, mine)
     files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
@@ -59,7 +59,7 @@ def test_the_solved_exercise_passes_with_its_points_and_the_others_score_nothing
     course, folder, source, files, results = learner
     worked = next(r for r in results if r.lesson == WORKED)
     assert worked.started and not worked.error
-    first, *others = tests_by_answer(source).values()
+    first, *others = points_by_answer(source).values()
     scores = {e.grade_id: (e.score, e.max_score, e.passed) for e in worked.exercises}
     assert scores == {
         **{test: (points, points, True) for test, points in first.items()},
