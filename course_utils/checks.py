@@ -94,6 +94,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
             return given[0] if has_stand_in else None
 
         has_stand_in = bool(stand_in or stand_in_value)
+        run.hands_on_answer = has_stand_in  # then the notebook must assign what it returns
         return run
 
     return decorate
