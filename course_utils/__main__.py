@@ -4,7 +4,8 @@ Commands
 --------
 fetch-data   download full MNIST into the cache (hash-checked; the only command that uses the network)
 info         which data set the lessons will use, and where the cache is
-lab          start JupyterLab on the lessons (what `make lab` runs); ARGS go to `jupyter lab`
+lab          start JupyterLab in your workspace (what `make lab` runs); ARGS go to `jupyter lab`
+progress     which exercises of your workspace pass, with their points (graded on copies)
 release      student versions of the lessons (no solutions, no hidden tests) into a folder
 grade        an instructor's batch: autograde submissions, feedback, grades.csv (nbgrader)
 """
@@ -40,11 +41,26 @@ def start_lab(args: argparse.Namespace) -> int:
 
 
 def release_lessons(args: argparse.Namespace) -> int:
-    from . import grading
+    import nbformat
+
+    from . import grading, workspace
 
     for folder in grading.release(args.lessons, args.to, course=args.course, force=args.force):
+        for path in folder.glob("*.ipynb"):  # the learner edition: Run All goes past answer cells
+            nbformat.write(workspace.mark_learner_edition(nbformat.read(path, as_version=4)), path)
         print(f"student version written to {folder}")
     return 0
+
+
+def show_progress(args: argparse.Namespace) -> int:
+    from . import progress
+
+    results = progress.progress(
+        args.workspace, args.lesson, course=args.course, timeout=args.timeout, report=print
+    )
+    score, most = sum(r.score for r in results), sum(r.max_score for r in results)
+    print(f"total: {score:g} of {most:g} points in {len(results)} lessons")
+    return 1 if any(r.error for r in results) else 0
 
 
 def grade_lesson(args: argparse.Namespace) -> int:
@@ -80,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     show.set_defaults(handler=info)
     # "+" as prefix: every ARG, even --port=8889 or --help, is passed through to `jupyter lab`.
     lab_parser = commands.add_parser(
-        "lab", prefix_chars="+", add_help=False, help="start JupyterLab on the lessons (make lab)"
+        "lab",
+        prefix_chars="+",
+        add_help=False,
+        help="start JupyterLab in your workspace (make lab); --workspace=DIR chooses it",
     )
     lab_parser.add_argument("lab_args", nargs="*", metavar="ARGS")
     lab_parser.set_defaults(handler=start_lab)
@@ -93,6 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--force", action="store_true", help="overwrite lesson folders already there")
     rel.add_argument("--course", help=course_help)
     rel.set_defaults(handler=release_lessons)
+    prog = commands.add_parser("progress", help="which exercises of your workspace pass")
+    prog.add_argument(
+        "workspace", nargs="?", help="default: $BATCH205_WORKSPACE or workspace/ in the course"
+    )
+    prog.add_argument("--lesson", action="append", help="only this lesson (repeatable)")
+    prog.add_argument("--timeout", type=int, help="seconds per cell (default as for grade)")
+    prog.add_argument("--course", help=course_help)
+    prog.set_defaults(handler=show_progress)
     grd = commands.add_parser("grade", help="autograde one lesson's submissions with nbgrader")
     grd.add_argument("lesson", metavar="LESSON", help="e.g. 01-naive-tutorial")
     grd.add_argument(

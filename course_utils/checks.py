@@ -3,10 +3,16 @@
 Every check raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader counts the cell as
 failed) with a message a learner can act on, and prints one line when all is well.
 
+An exercise that is not done yet (its answer is still the release's stub) is not an error in the
+learner's *Run All*: the visible check writes one "exercise 2 not done yet: ..." line to stderr
+and returns, handing back the course's own answer where later cells need one (:func:`exercise`).
+That line is honest to nbgrader: a test cell with any stderr output scores 0 and fails Validate.
+The hidden tests (``hidden=True``) stay strict: for them "not done" is a failure like any other.
+
 The checks are written to survive a hostile or confused notebook (spec §6): they check exact
 types before values, convert answers with ``float()`` and ``ndarray.tolist()`` (which a student
-cannot monkeypatch), and compare in plain Python instead of with ``numpy.allclose``. They never
-write to stderr: numpy warnings are silenced inside them, because nbgrader gives 0 points to a
+cannot monkeypatch), and compare in plain Python instead of with ``numpy.allclose``. Apart from
+that one line they never write to stderr: numpy warnings are silenced inside them, because nbgrader gives 0 points to a
 test cell with any stderr output. Hidden tests reload this module with ``importlib.reload`` so that
 a redefined check in the student's notebook cannot stand in for it.
 
@@ -15,6 +21,7 @@ Introduced in lesson 01.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -30,6 +37,94 @@ _INF = float("inf")
 
 class CheckFailed(AssertionError):
     """An exercise answer is not right yet; the message says why and gives a hint."""
+
+
+class NotDone(CheckFailed):
+    """The exercise has not been attempted: its answer is still the stub of the learner edition."""
+
+    def __init__(self, what: str, hint: str):
+        super().__init__(f"{what}\nHint: {hint}")
+        self.line = f"{what}; {hint}"  # the one line of the visible check
+
+
+# The attribute that marks the course's answer standing in for an exercise not done yet. An
+# attribute, not a class: hidden tests reload this module, which makes new classes.
+STAND_IN_MARK = "course_stand_in"
+
+
+def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_in_value: str = ""):
+    """Make a check lenient about an exercise that is not done yet, for the learner's *Run All*.
+
+    The decorated check ``check(*answers, hidden=False)`` treats an answer that is still the
+    learner edition's stub (``None``, a function that raises ``NotImplementedError``, or the
+    course's stand-in from an earlier run) as not done. Then the visible check writes one line,
+    ``exercise LABEL not done yet: ...``, to stderr and returns; the hidden check raises
+    :class:`NotDone`. A wrong answer raises :class:`CheckFailed` in both.
+
+    Parameters
+    ----------
+    label : str
+        The exercise as its lesson names it, e.g. ``"2"`` or ``"(b)"``.
+    answers : tuple of str
+        The names of the checked answers in the notebook, for the messages.
+    stand_in, stand_in_value : str
+        For an exercise whose answer later cells use: the name of a function of
+        :mod:`course_utils.stand_ins` that is the course's answer (``stand_in``), or that computes
+        it (``stand_in_value``). The decorated check then returns the answer to go on with: the
+        learner's once it passes, else the course's (marked, so a check never takes it for the
+        learner's), and the notebook assigns it, ``my_softmax = check_softmax(my_softmax)``.
+        Without a stand-in the check returns None.
+    """
+
+    def decorate(check):
+        @functools.wraps(check)
+        def run(*given, hidden: bool = False):
+            try:
+                for name, answer in zip(answers, given, strict=True):
+                    _require_attempt(name, answer)
+                check(*given, hidden=hidden)
+            except NotDone as reason:
+                if hidden:
+                    raise
+                uses = " Until it passes, the cells below use the course's answer." * has_stand_in
+                print(
+                    f"exercise {label} not done yet: {reason.line}{uses}", file=sys.stderr, flush=True
+                )
+                return _course_answer(stand_in, stand_in_value) if has_stand_in else None
+            return given[0] if has_stand_in else None
+
+        has_stand_in = bool(stand_in or stand_in_value)
+        run.hands_on_answer = has_stand_in  # then the notebook must assign what it returns
+        return run
+
+    return decorate
+
+
+def _require_attempt(name: str, answer) -> None:
+    if answer is None:
+        raise NotDone(f"{name} is still None", "put your answer in the cell above and run it.")
+    if getattr(answer, STAND_IN_MARK, False):
+        raise NotDone(
+            f"{name} is the course's answer from an earlier run of this check, not yours",
+            "run your cell above again.",
+        )
+
+
+def _course_answer(stand_in: str, stand_in_value: str):
+    """The course's answer from :mod:`course_utils.stand_ins`, marked as standing in."""
+    answers = importlib.import_module("course_utils.stand_ins")
+    if stand_in:
+        function = getattr(answers, stand_in)
+
+        @functools.wraps(function)
+        def course_answer(*args, **kwargs):
+            return function(*args, **kwargs)
+
+        setattr(course_answer, STAND_IN_MARK, True)
+        return course_answer
+    value = getattr(answers, stand_in_value)()
+    marked = type(f"course_{type(value).__name__}", (type(value),), {STAND_IN_MARK: True})
+    return marked(value)
 
 
 def reference(module: str = "model"):
@@ -70,10 +165,10 @@ def call_quietly(function, *args, **kwargs):
         try:
             return function(*args, **kwargs)
         except NotImplementedError:
-            fail(
-                f"{getattr(function, '__name__', 'your function')} is not implemented yet.",
+            raise NotDone(
+                f"{getattr(function, '__name__', 'your function')} is not implemented yet",
                 "replace `raise NotImplementedError()` with your code.",
-            )
+            ) from None
         except CheckFailed:
             raise
         except Exception as error:  # the learner's bug, shown as a message, not a traceback
@@ -146,6 +241,7 @@ def _softmax_cases(hidden: bool) -> list[np.ndarray]:
     ]
 
 
+@exercise("1", ("my_softmax",), stand_in="softmax")
 def check_softmax(my_softmax, *, hidden: bool = False) -> None:
     """Check a learner's row-wise softmax against the course's (types, dtype, large logits).
 
@@ -193,6 +289,7 @@ def _cross_entropy_cases(hidden: bool):
     return [(probabilities, onehot), (with_zero, onehot)]
 
 
+@exercise("2", ("my_naive_cross_entropy",), stand_in="naive_cross_entropy")
 def check_naive_cross_entropy(my_naive_cross_entropy, *, hidden: bool = False) -> None:
     """Check ``-sum(y * log(p))`` summed over the batch, literally as the tutorial wrote it.
 
@@ -256,6 +353,7 @@ def central_differences(loss, logits: np.ndarray, h: float = 1e-5) -> np.ndarray
     return grad
 
 
+@exercise("3", ("my_naive_gradient",), stand_in="naive_gradient")
 def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
     """Check the naive loss's gradient with respect to the logits (autodiff's chain rule).
 
@@ -330,6 +428,7 @@ def as_int(name: str, value, *, hint: str = "return a whole number.") -> int:
     return int(value)
 
 
+@exercise("(b)", ("find_failing_batch_size",), stand_in="find_failing_batch_size")
 def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = False) -> None:
     """Check a search that returns a batch size B that fails while B - 1 works.
 
@@ -373,6 +472,7 @@ def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = F
     ok(f"your search returns a batch size that fails while the one below it trains ({data.name}).")
 
 
+@exercise("(a)", ("first_loss",), stand_in="first_loss")
 def check_first_loss(first_loss, *, hidden: bool = False) -> None:
     """Check ``first_loss(batch_size)``: the loss of step 0, computed in float32, against ``train``.
 
@@ -448,6 +548,7 @@ def _extreme_rows(dtype) -> tuple[np.ndarray, np.ndarray]:
     return logits, np.eye(10, dtype=dtype)[[3, 1, 2]]
 
 
+@exercise("1", ("my_epsilon_loss_and_gradient",))
 def check_epsilon_loss_and_gradient(my_epsilon_loss_and_gradient, *, hidden: bool = False) -> None:
     """Check ``-sum(y * log(p + epsilon))`` and its gradient through the unfused chain rule.
 
@@ -546,6 +647,7 @@ def _accuracy_gap(batch_size: int, *, cached: bool) -> float:
     return accuracy["stable"] - accuracy["epsilon"]
 
 
+@exercise("2", ("epsilon_breaking_batch_size",))
 def check_epsilon_breaking_batch_size(batch_size, *, hidden: bool = False) -> None:
     """Check the smallest candidate batch size at which epsilon loses > 5 points against stable.
 
@@ -588,6 +690,7 @@ def check_epsilon_breaking_batch_size(batch_size, *, hidden: bool = False) -> No
 # --- lesson 06: stable logits ---
 
 
+@exercise("1", ("my_logsumexp",), stand_in="logsumexp")
 def check_logsumexp(my_logsumexp, *, hidden: bool = False) -> None:
     """Check a row-wise ``log(sum(exp(z)))`` that survives logits of ±1000.
 
@@ -639,6 +742,7 @@ def _stable_loss_float64(logits: np.ndarray, onehot: np.ndarray) -> float:
     return float((lse - (logits * onehot).sum(axis=1)).sum())
 
 
+@exercise("2", ("my_stable_loss_and_gradient",))
 def check_stable_loss_and_gradient(my_stable_loss_and_gradient, *, hidden: bool = False) -> None:
     """Check ``sum(logsumexp(z) - z·y)`` and its fused gradient ``p - y`` (summed over the batch).
 
@@ -731,6 +835,7 @@ def _three_arrays(name: str, result) -> tuple:
     return tuple(result)
 
 
+@exercise("(a)", ("my_adam_update",), stand_in="adam_update")
 def check_adam_update(my_adam_update, *, hidden: bool = False) -> None:
     """Check ``my_adam_update(param, grad, m, v, t, lr, beta1, beta2, epsilon)`` -> (param, m, v).
 
@@ -867,6 +972,7 @@ def _names(name: str, answer) -> set:
     return names
 
 
+@exercise("(b)", ("my_survivors",), stand_in_value="survivors")
 def check_survivors(survivors, *, hidden: bool = False) -> None:
     """Check the set of optimizers that stay finite for 1000 steps in :data:`SURVIVAL_SETTING`.
 
@@ -931,6 +1037,7 @@ def _diagnose(result) -> str:
     return "unclear"
 
 
+@exercise("(a)", ("my_diagnosis",))
 def check_diagnosis(my_diagnosis, *, hidden: bool = False) -> None:
     """Check the diagnosis of :data:`CAPSTONE_SETUP`'s failure (one of :data:`DIAGNOSES`).
 
@@ -960,6 +1067,7 @@ def check_diagnosis(my_diagnosis, *, hidden: bool = False) -> None:
     ok(f"right: {truth}.")
 
 
+@exercise("(b)", ("my_fixed_setup",), stand_in_value="fixed_setup")
 def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
     """Check a repaired version of :data:`CAPSTONE_SETUP`: same batch size and optimizer, no NaN
     in 1000 steps and a test accuracy of at least 0.88 (hidden: also with another seed).
@@ -1052,6 +1160,7 @@ def _summed_gradient_norms(images, onehot, weights, bias) -> tuple[float, float,
     return float(np.sqrt(weight_part**2 + (grad_b * grad_b).sum())), weight_part, len(x)
 
 
+@exercise("(a)", ("my_gradient_norm",))
 def check_gradient_norm(my_gradient_norm, *, hidden: bool = False) -> None:
     """Check ``my_gradient_norm(images, onehot, weights, bias)``: the norm of the summed gradient.
 
@@ -1121,6 +1230,7 @@ def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
     return None
 
 
+@exercise("(b)", ("predict_smallest_failing_batch_size",))
 def check_failing_batch_size_prediction(predict, *, hidden: bool = False) -> None:
     """Check ``predict(learning_rate)`` against a measured scan, within ±20 %.
 
@@ -1157,6 +1267,7 @@ BATCH_FREE_STEPS = 300
 BATCH_FREE_ACCURACY = 0.85
 
 
+@exercise("(b)", ("MY_REDUCTION", "MY_LEARNING_RATE"))
 def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = False) -> None:
     """Check a (reduction, learning rate) pair that trains well at a small and a large batch size.
 
@@ -1211,6 +1322,7 @@ def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = Fa
     )
 
 
+@exercise("(a)", ("lr_mean_from_sum",))
 def check_lr_mean_from_sum(lr_mean_from_sum, *, hidden: bool = False) -> None:
     """Check ``lr_mean_from_sum(lr_sum, batch_size)``: the mean-reduction learning rate with the
     same updates as summed-loss training at ``lr_sum``.

@@ -10,6 +10,11 @@ mistake for a broken lesson (TOOLCHAIN_NOTES §4), and autosave must not write i
 The kernels inherit this pytest session's ``$BATCH205_CACHE`` (root ``conftest.py``), which nbval
 has warmed by running the lessons first, so the lessons' sweeps are read from disk.
 
+A second server is started the way a new learner starts ``make lab``: on a fresh workspace, which
+the entry point writes first (the learner edition, ``course_utils.workspace``); lesson 01 is run
+there with Run All, which must go through and show the "not done yet" lines, and then exercise 1
+is answered in the browser and its check rerun.
+
 Screenshots (one per lesson, the explorer before and after the control change) are written to
 ``artifacts/screenshots/``. Without a browser the test fails when ``CI`` is set and skips otherwise.
 """
@@ -68,6 +73,13 @@ NBGRADER_STUDENT_PLUGINS = [
 ]
 
 SERVER_START_TIMEOUT = 120  # s; 5–13 s measured, the machine is shared
+WORKSPACE_START_TIMEOUT = 300  # s; first use releases every lesson first (20–60 s measured)
+LEARNER_LESSON = "01-naive-tutorial"
+# Exercise 1 of the learner's lesson, answered as a learner would type it.
+LEARNER_ANSWER = """def my_softmax(logits):
+    exps = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+"""
 LESSON_RUN_TIMEOUT = 600  # s; a lesson runs in under 60 s cold on an idle machine; this one is shared
 WIDGET_TIMEOUT = 60  # s; for widgets to render, and for the explorer to re-render
 
@@ -155,6 +167,19 @@ def lab(request, tmp_path_factory) -> Lab:
     scratch = tmp_path_factory.mktemp("lab")
     served = scratch / "lessons"
     copy_lessons_without_outputs(LESSONS_DIR, served)
+    return start_lab(request, scratch, [f"--ServerApp.root_dir={served}"], SERVER_START_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def learner_lab(request, tmp_path_factory) -> Lab:
+    """``make lab`` as a new learner starts it: a fresh workspace, written by the entry point."""
+    scratch = tmp_path_factory.mktemp("learner-lab")
+    return start_lab(
+        request, scratch, [f"--workspace={scratch / 'workspace'}"], WORKSPACE_START_TIMEOUT
+    )
+
+
+def start_lab(request, scratch: Path, where: list[str], timeout: float) -> Lab:
     env = dict(os.environ)  # keeps BATCH205_CACHE and BATCH205_DATA of this session
     for variable in [
         "JUPYTER_CONFIG_DIR",
@@ -175,7 +200,7 @@ def lab(request, tmp_path_factory) -> Lab:
         "-m",
         "course_utils",
         "lab",
-        f"--ServerApp.root_dir={served}",
+        *where,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -194,7 +219,7 @@ def lab(request, tmp_path_factory) -> Lab:
         )
     request.addfinalizer(lambda: stop_server(process))
     server = Lab(f"http://127.0.0.1:{port}", token, process, log)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             pytest.fail(f"JupyterLab exited with {process.returncode}:\n{server.log_tail()}")
@@ -203,9 +228,7 @@ def lab(request, tmp_path_factory) -> Lab:
             break
         except OSError:
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"JupyterLab not ready after {SERVER_START_TIMEOUT} s:\n{server.log_tail()}"
-                )
+                pytest.fail(f"JupyterLab not ready after {timeout} s:\n{server.log_tail()}")
             time.sleep(0.5)
     return server
 
@@ -453,3 +476,60 @@ def test_lesson_02_explorer_redraws_when_the_batch_size_slider_moves(ran_lessons
     assert after["summary"] != before["summary"]
     assert after["png_sha256"] != before["png_sha256"], "the figure's PNG did not change"
     assert not lesson.tracebacks() and not lesson.errors()
+
+
+# --- the learner's path: `make lab` on a fresh workspace ---
+
+
+def code_cells(page) -> list[dict]:
+    """Every code cell of the open notebook: its source, prompt and output texts by kind."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].map(cell => ({
+            source: cell.querySelector('.cm-content').innerText,
+            prompt: cell.querySelector('.jp-InputPrompt').textContent.trim(),
+            stderr: [...cell.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                .map(o => o.innerText).join('\\n'),
+            stdout: [...cell.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')]
+                .map(o => o.innerText).join('\\n'),
+        }))"""
+    )
+
+
+def test_learner_runs_all_of_a_fresh_lesson_then_solves_an_exercise(browser, learner_lab):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        lesson = LessonPage(context, learner_lab, LEARNER_LESSON)
+        lesson.start_run_all()
+        lesson.wait_until_run()
+        print(f"{LEARNER_LESSON}, learner edition: Run All in {lesson.run_seconds:.1f} s")
+        lesson.screenshot(SCREENSHOTS / f"{LEARNER_LESSON}-learner-run-all.png")
+        cells = [c for c in code_cells(lesson.page) if c["source"].strip()]
+        assert all(re.fullmatch(r"\[\d+\]:", c["prompt"]) for c in cells), [c["prompt"] for c in cells]
+        assert not lesson.tracebacks() and not lesson.errors(), lesson.errors()
+        not_done = [c for c in cells if "not done yet" in c["stderr"]]
+        assert [c["source"].split(" = ")[0].splitlines()[-1] for c in not_done] == [
+            "my_softmax",
+            "my_naive_cross_entropy",
+            "my_naive_gradient",
+        ]
+        assert all(re.match(r"exercise \d not done yet: ", c["stderr"]) for c in not_done)
+
+        # Exercise 1: type an answer into its cell, run it and then its check.
+        answer = lesson.page.locator(".jp-Notebook .jp-CodeCell", has_text="def my_softmax(")
+        answer.locator(".cm-content").click()
+        lesson.page.keyboard.press("Control+a")
+        lesson.page.keyboard.insert_text(LEARNER_ANSWER)
+        lesson.page.keyboard.press("Shift+Enter")  # runs the answer, selects its check
+        lesson.page.keyboard.press("Shift+Enter")  # runs the check
+        check = lesson.page.locator(
+            ".jp-Notebook .jp-CodeCell", has_text="my_softmax = check_softmax(my_softmax)"
+        )
+        check.locator("text=✓ my_softmax matches").wait_for(timeout=WIDGET_TIMEOUT * 1000)
+        lesson.screenshot(SCREENSHOTS / f"{LEARNER_LESSON}-learner-exercise-1-solved.png")
+        shown = next(c for c in code_cells(lesson.page) if "= check_softmax(" in c["source"])
+        assert "not done yet" not in shown["stderr"] and "✓" in shown["stdout"]
+        assert not lesson.tracebacks() and not lesson.errors()
+    finally:
+        context.close()

@@ -73,12 +73,14 @@ def test_wrong_gradient_norms_fail_with_a_hint(answer, words, capfd):
     assert capfd.readouterr().err == ""
 
 
-def test_unimplemented_answer_says_so():
+def test_unimplemented_answer_is_not_done_yet_on_stderr_and_fails_the_hidden_test(capfd):
     def my_gradient_norm(*args):
         raise NotImplementedError()
 
+    assert check_gradient_norm(my_gradient_norm) is None
+    assert "exercise (a) not done yet: my_gradient_norm is not implemented" in capfd.readouterr().err
     with pytest.raises(CheckFailed, match=friendly("not implemented")):
-        check_gradient_norm(my_gradient_norm)
+        check_gradient_norm(my_gradient_norm, hidden=True)
 
 
 def measured(learning_rate):

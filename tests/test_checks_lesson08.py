@@ -49,7 +49,7 @@ class AlwaysEqual(str):
     __hash__ = str.__hash__
 
 
-@pytest.mark.parametrize("answer", ["log 0", "Log(0)", 0, None, AlwaysEqual("x")])
+@pytest.mark.parametrize("answer", ["log 0", "Log(0)", 0, AlwaysEqual("x")])
 def test_answers_outside_the_allowed_strings_fail_visibly(answer):
     with pytest.raises(CheckFailed, match="should be one of"):
         check_diagnosis(answer)

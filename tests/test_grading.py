@@ -171,6 +171,10 @@ importlib.reload = lambda module: module
 
 WARNING_LINE = "np.log(np.zeros(1))  # RuntimeWarning: divide by zero"
 
+# The learner edition's visible checks write "exercise N not done yet" to stderr instead of raising;
+# a learner who swallows stderr must still score 0 for what is not done.
+SILENCE_STDERR = "import io\nimport sys\n\nsys.stderr = io.StringIO()\n\n"
+
 
 # --- reading the lessons ---
 
@@ -225,6 +229,11 @@ def impostor(source, answer_id: str) -> str:
     name = function_name(solution(source, answer_id))
     value = IMPOSTOR_VALUE[ANSWERS[answer_id].kind]
     return f"{IMPOSTORS}\n\ndef {name}(*args, **kwargs):\n    return {value}\n"
+
+
+def release_stub(release, answer_id: str) -> str:
+    """The answer cell as the learner edition has it (``raise NotImplementedError()``)."""
+    return next(c.source for c in release.cells if grade_id(c) == answer_id)
 
 
 def with_warning(code: str) -> str:
@@ -338,6 +347,10 @@ def lesson_01(course, student_release, tmp_path_factory):
         "rewrites_later_cells", answers, answers={**wrong, first: wrong[first] + REWRITE_LATER_CELLS}
     )
     student("disables_reload", answers, answers={**wrong, first: wrong[first] + DISABLE_RELOAD})
+    # unsolved, and the lenient visible checks' "not done yet" lines silenced: still 0 (hidden tests)
+    student(
+        "unsolved_silences_stderr", [], answers={first: SILENCE_STDERR + release_stub(release, first)}
+    )
 
     results = grade_batch(course, LESSON_01, notebooks, tmp_path_factory.mktemp("in01") / "s")
     # An infinite loop instead of the last answer, graded in its own batch with a short timeout.
@@ -397,6 +410,7 @@ def test_release_does_not_overwrite_a_learners_work(student_release, course, cap
         "always_equal",
         "correct_but_warns",
         "infinite_loop",
+        "unsolved_silences_stderr",
     ],
 )
 def test_each_test_cell_scores_what_the_answers_deserve(lesson_01, course, student):
@@ -450,6 +464,55 @@ def test_validator_reports_the_edited_test_cell(lesson_01, course, tmp_path):
     shutil.copy(course / "submitted" / "edits_and_deletes_tests" / LESSON_01 / path.name, path)
     outcome = Validator().validate(str(path))  # `nbgrader validate` would exit 0 anyway
     assert [c["source"] for c in outcome["changed"]] == ['print("✓ all good")']
+
+
+# --- the learner edition: Run All goes through, Validate and autograde stay honest ---
+
+
+def test_run_all_goes_through_the_learner_edition_on_the_courses_answers(student_release, course):
+    """As JupyterLab's Run All: nbclient stops at the first error unless the cell is tagged."""
+    from nbclient import NotebookClient
+
+    folder = student_release / LESSON_01
+    notebook = released(student_release, LESSON_01)
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(folder)}}).execute()
+    code = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.execution_count for c in code), "a cell did not run"
+    for cell in code:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors or nbgrader_meta(cell).get("solution"), f"{cell.source[:60]}: {errors}"
+        stderr = "".join(o.text for o in cell.outputs if o.get("name") == "stderr")
+        if nbgrader_meta(cell).get("grade"):
+            assert re.fullmatch(r"exercise \S+ not done yet: [^\n]*\n", stderr), stderr
+        else:
+            assert "not done yet" not in stderr
+    # The cells after the exercises ran on the course's answers: every output-checked figure is
+    # the one stored in the instructor's notebook, which ran on the solutions.
+    stored = {c.id: c for c in sources(course, LESSON_01).cells}
+    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked
+    for cell in checked:
+
+        def text(c):
+            return "".join(o.get("text", "") for o in c.outputs if o.get("name") == "stdout")
+
+        assert text(cell) == text(stored[cell.id]), cell.source
+
+
+def test_validate_reports_the_unsolved_exercises_as_not_passing(student_release, course, tmp_path):
+    """nbgrader's Validate button runs the learner's notebook without the hidden tests."""
+    from nbgrader.validator import Validator
+
+    source = sources(course, LESSON_01)
+    first, *others = exercise_points(source)
+    release = released(student_release, LESSON_01)
+    path = tmp_path / f"{LESSON_01}.ipynb"
+    nbformat.write(submission(release, answers={first: solution(source, first)}), path)
+    outcome = Validator().validate(str(path))  # `nbgrader validate` would exit 0 anyway
+    unsolved_tests = {test for answer in others for test in exercise_points(source)[answer]}
+    tests = {c.source.strip(): grade_id(c) for c in release.cells if nbgrader_meta(c).get("grade")}
+    assert {tests[c["source"]] for c in outcome["failed"]} == unsolved_tests
+    assert all(" not done yet: " in c["raw_error"] for c in outcome["failed"])
 
 
 def test_checks_do_not_leak_the_numpy_warning_that_the_answer_cell_shows(lesson_01, course):

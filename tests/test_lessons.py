@@ -2,10 +2,13 @@
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+import course_utils
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb"))
@@ -59,20 +62,27 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
 def ends_with_a_value(source: str) -> bool:
     """True if the cell's last statement is an expression whose value Jupyter would display.
 
-    Calls to ``print`` and to the course's ``check_*`` functions return None and display nothing.
+    Calls to ``print`` and to the course's ``check_*`` functions return None and display nothing,
+    except the checks that hand on an answer for the cells below (``hands_on_answer``): the
+    notebook assigns what they return.
     """
     last = ast.parse(source).body[-1]
     if not isinstance(last, ast.Expr):
         return False
     func = getattr(last.value, "func", None)
     name = getattr(func, "id", None) or getattr(func, "attr", "")
-    return not (isinstance(last.value, ast.Call) and (name == "print" or name.startswith("check_")))
+    quiet_check = name.startswith("check_") and not getattr(
+        getattr(course_utils, name, None), "hands_on_answer", False
+    )
+    return not (isinstance(last.value, ast.Call) and (name == "print" or quiet_check))
 
 
 def test_the_value_rule_itself():
     assert ends_with_a_value("x = 1\nx == 1")
     assert not ends_with_a_value("assert f(1) == 2")
-    assert not ends_with_a_value("check_softmax(softmax)")
+    assert not ends_with_a_value("check_gradient_norm(my_gradient_norm)")
+    assert ends_with_a_value("check_softmax(my_softmax)")  # returns the answer to go on with
+    assert not ends_with_a_value("my_softmax = check_softmax(my_softmax)")
     assert ends_with_a_value("np.allclose(a, b)")
 
 
@@ -110,3 +120,39 @@ def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
     text = release.read_text()
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
     assert "raise NotImplementedError()" in text
+
+
+def defined_names(source: str) -> set[str]:
+    """Functions and variables a cell defines at top level (nbgrader markers are comments)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def used_names(source: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_an_answer_that_later_cells_use_is_handed_on_by_its_check(path):
+    # In the learner edition an exercise may not be done when the learner runs all cells; its
+    # check then hands on the course's answer, so the cells below still run (spec §6).
+    code = [c for c in cells(path) if c["cell_type"] == "code"]
+    for index, cell in enumerate(code):
+        if not nbgrader_meta(cell).get("solution"):
+            continue
+        answers = defined_names("".join(cell["source"]))
+        later = [c for c in code[index + 1 :] if not nbgrader_meta(c)]
+        needed = {
+            name for name in answers if any(name in used_names("".join(c["source"])) for c in later)
+        }
+        test = next(c for c in code[index + 1 :] if nbgrader_meta(c).get("grade"))
+        for name in needed:
+            assert re.search(rf"^{name} = check_\w+\({name}\)$", "".join(test["source"]), re.M), (
+                f"{nbgrader_meta(test)['grade_id']}: later cells use {name}; hand it on with "
+                f"`{name} = check_...({name})` after the hidden tests"
+            )
