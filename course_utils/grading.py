@@ -51,6 +51,8 @@ class StudentResult:
     that were missing from the submission and were put back from the gradebook; ``unconfirmed``
     the test cells that scored but printed fewer "✓" lines than in the instructor's notebook
     (a hint of tampering worth a look: the checks print "✓ ..." when they pass).
+    ``limit`` names the limit of :mod:`course_utils.containment` that stopped the submission
+    (then ``error`` says more); ``contained`` what containment absorbed without stopping it.
     """
 
     student: str
@@ -61,6 +63,8 @@ class StudentResult:
     restored: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
     error: str = ""
+    limit: str = ""
+    contained: tuple[str, ...] = ()
 
     @property
     def graded(self) -> bool:
@@ -389,6 +393,7 @@ class BatchReport:
     feedback: Path
     grades_csv: Path
     feedback_error: str = ""  # nbgrader still writes the feedback of the other students
+    containment: str = ""  # the limits each submission ran under, and whether in a sandbox
 
 
 def grade(
@@ -399,27 +404,44 @@ def grade(
     timeout: int | None = None,
     grades_csv: str | Path | None = None,
     progress=None,
+    jobs: int | None = None,
+    limits: dict | None = None,
 ) -> BatchReport:
     """Collect, autograde, generate feedback and export grades for one lesson.
 
     nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
-    ``feedback/`` and (default) ``grades.csv``.
+    ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
+    contained worker processes at once (:mod:`course_utils.batch`); ``jobs`` and ``limits``
+    (keyword arguments of :class:`course_utils.containment.Limits`) override the
+    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
     """
+    from . import batch
+
     root = course_root(course)
     if lesson not in lesson_names(root):
         raise GradingError(f"no such lesson: {lesson} (known: {lesson_names(root)})")
     api = nbgrader_api(root, timeout=timeout)
+    jobs, contained = batch.settings(api.config, jobs=jobs, **(limits or {}))
     students = collect(lesson, submissions, root)
     if not students:
         raise GradingError(f"no submissions found in {submissions}")
-    results = autograde(api, lesson, students, progress=progress)
+    results = batch.grade_class(
+        api,
+        lesson,
+        students,
+        jobs=jobs,
+        limits=contained,
+        timeout=timeout,
+        submissions=Path(submissions).resolve(),
+        progress=progress,
+    )
     feedback_error = ""
     try:
         feedback = generate_feedback(api, lesson)
     except GradingError as error:
         feedback, feedback_error = root / api.coursedir.feedback_directory, str(error)
     csv = export_grades(api, grades_csv or root / "grades.csv")
-    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error)
+    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error, contained.describe())
 
 
 def summary_table(results) -> str:
@@ -429,6 +451,7 @@ def summary_table(results) -> str:
         notes = []
         if r.error:
             notes.append(f"NOT GRADED: {r.error}")
+        notes.extend(r.contained)
         if r.timed_out:
             notes.append(f"timed out: {', '.join(r.timed_out)}")
         if r.restored:
