@@ -148,16 +148,27 @@ def bwrap_works() -> bool:
 # Run as ``python -c RLIMITS as cpu fsize nproc -- command...``: sets the limits on itself and
 # becomes the command (or bwrap), which inherits them. A wrapper rather than Popen's preexec_fn,
 # which is unsafe in a process with threads (the worker has the watchdog and nbclient's).
+# A limit already lower (set on the grader itself) is kept: a process may lower, not raise.
+# With bubblewrap, SIGINT is ignored from here on: nbclient interrupts a cell past its timeout
+# with SIGINT to the whole process group, which would end bwrap itself and with it the kernel;
+# ipykernel installs its own SIGINT handler while it executes a cell, so the cell still stops.
 RLIMITS = """
-import os, resource, sys
-memory, cpu, fsize, nproc = (int(x) for x in sys.argv[1:5])
-resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+import os, resource, signal, sys
+def limit(which, soft, hard):
+    _, current = resource.getrlimit(which)
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(which, (soft, hard))
+memory, cpu, fsize, nproc, ignore_sigint = (int(x) for x in sys.argv[1:6])
+if ignore_sigint:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+limit(resource.RLIMIT_AS, memory, memory)
+limit(resource.RLIMIT_CPU, cpu, cpu + 5)
+limit(resource.RLIMIT_FSIZE, fsize, fsize)
+limit(resource.RLIMIT_CORE, 0, 0)
 if nproc > 0:
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-os.execvp(sys.argv[6], sys.argv[6:])
+    limit(resource.RLIMIT_NPROC, nproc, nproc)
+os.execvp(sys.argv[7], sys.argv[7:])
 """
 
 
@@ -195,7 +206,7 @@ class Box:
             nproc = limits.processes + _processes_of_this_user()
         wrapper = [sys.executable, "-c", RLIMITS]
         wrapper += [str(limits.memory_mb * MiB), str(limits.cpu_seconds)]
-        wrapper += [str(limits.file_size_mb * MiB), str(nproc), "--"]
+        wrapper += [str(limits.file_size_mb * MiB), str(nproc), str(int(limits.uses_bwrap)), "--"]
         return wrapper + (self.bwrap_args() if limits.uses_bwrap else []) + list(kernel_cmd)
 
     def bwrap_args(self) -> list[str]:
