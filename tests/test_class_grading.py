@@ -27,7 +27,12 @@ import pytest
 from course_utils import batch, containment, grading
 from course_utils.__main__ import main
 
-pytestmark = [pytest.mark.grading, pytest.mark.filterwarnings("ignore:Cell is missing an id field")]
+pytestmark = [
+    pytest.mark.grading,
+    pytest.mark.filterwarnings("ignore:Cell is missing an id field"),
+    # nbgrader 0.9.6 passes "authentictor" (sic) to its feedback exchange classes
+    pytest.mark.filterwarnings("ignore:Passing unrecognized arguments to super"),
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00-probe"
@@ -394,3 +399,84 @@ def test_writes_into_home_and_lessons_do_not_reach_the_instructors_files(hostile
 
 def test_grading_cleans_up_its_scratch_folders(hostile_batch):
     assert list(hostile_batch["scratch"].iterdir()) == []
+
+
+# --- the nbgrader exchange, as a course on JupyterHub runs it ---
+
+
+def exchange_api(root: Path, exchange: Path, config=None):
+    """nbgrader's API for one user: the course folder (instructor) or the home (student)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    config = copy.deepcopy(config) if config is not None else Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = "batch205"
+    config.Exchange.root = str(exchange)
+    return NbGraderAPI(config=config)
+
+
+def as_student(monkeypatch, name: str, home: Path) -> None:
+    """What JupyterHub's single-user server gives a student: user jovyan, JUPYTERHUB_USER, home."""
+    import nbgrader.utils
+
+    monkeypatch.setattr(nbgrader.utils, "get_osusername", lambda: "jovyan")
+    monkeypatch.setenv("JUPYTERHUB_USER", name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home)
+
+
+def student_step(api, step: str) -> None:
+    """``nbgrader fetch_assignment`` / ``submit`` of LESSON by the current student."""
+    from nbgrader.utils import capture_log
+
+    api.coursedir.assignment_id = LESSON
+    app = getattr(api.exchange, step)(
+        coursedir=api.coursedir, authenticator=api.authenticator, parent=api
+    )
+    result = capture_log(app)
+    assert result["success"], result.get("log", "") + result.get("error", "")
+
+
+def test_exchange_round_trip_release_fetch_submit_collect_grade_feedback(
+    probe_course, tmp_path, monkeypatch
+):
+    course = fresh_course(probe_course, tmp_path / "course")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    instructor = exchange_api(course, exchange, grading.nbgrader_api(course).config)
+    grading.ensure_assignment(instructor, LESSON)
+    grading._check(instructor.release_assignment(LESSON), "release_assignment")
+
+    right = {a: solution_code(a) for a in ANSWERS}
+    work = {"alice": right, "bob": {"double_answer": right["double_answer"]}}
+    homes = {}
+    for name, answers in work.items():
+        homes[name] = tmp_path / "home" / name
+        homes[name].mkdir(parents=True)
+        with monkeypatch.context() as session:
+            as_student(session, name, homes[name])
+            student = exchange_api(homes[name], exchange)
+            student_step(student, "FetchAssignment")
+            path = homes[name] / LESSON / f"{LESSON}.ipynb"
+            nbformat.write(answered(nbformat.read(path, as_version=4), **answers), path)
+            student_step(student, "Submit")
+
+    grading._check(instructor.collect(LESSON), "collect")
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
+    assert main(["grade", LESSON, str(course / "submitted"), "--course", str(course)]) == 0
+    grading._check(instructor.release_feedback(LESSON), "release_feedback")
+
+    grades = {row["student_id"]: row for row in csv.DictReader((course / "grades.csv").open())}
+    expected = {"alice": MAX_SCORE, "bob": points_for({"double_answer"})}
+    assert {name: float(row["score"]) for name, row in grades.items()} == expected
+    assert all(row["timestamp"] for row in grades.values())  # from the exchange's submission
+    for name in work:
+        with monkeypatch.context() as session:
+            as_student(session, name, homes[name])
+            result = exchange_api(homes[name], exchange).fetch_feedback(LESSON, name)
+            assert result["success"], result.get("log", "")
+        (html,) = (homes[name] / LESSON / "feedback").glob(f"*/{LESSON}.html")
+        text = html.read_text()
+        assert f"Score: {expected[name]:g}" in text or f"Score: {expected[name]}" in text
+        assert "BEGIN HIDDEN TESTS" not in text and "half(3)" not in text
