@@ -133,10 +133,14 @@ def hidden_paths(root: Path, submissions: Path | None, needed: list[Path]) -> li
     if submissions is not None:
         hidden.append(submissions)
     home = Path.home().resolve()
-    # hiding the home would hide Python or the course package when they live in it
-    if home != Path("/") and not any(p.resolve().is_relative_to(home) for p in needed):
+    if home != Path("/"):
         hidden.append(home)
-    return [p for p in hidden if p.exists()]
+    # hiding a folder that holds Python, the course package or the scratch would break the kernel
+    return [
+        p
+        for p in hidden
+        if p.exists() and not any(n.resolve().is_relative_to(p.resolve()) for n in needed)
+    ]
 
 
 def _prepare(root: Path, lesson: str, student: str, scratch: Path, snapshot: Path) -> Path:

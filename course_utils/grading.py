@@ -3,8 +3,9 @@
 nbgrader does all the work (``NbGraderAPI.generate_assignment``, ``.autograde``,
 ``.generate_feedback``, its ``Gradebook`` and its CSV export plugin); this module only saves
 the steps an instructor would otherwise repeat by hand: copying submissions into nbgrader's folder
-layout, grading students one at a time so that one broken notebook does not stop the batch, and
-printing a table of the results. The settings (source folder ``lessons``, per-cell timeout,
+layout, grading each student separately so that one broken notebook does not stop the batch
+(``grade`` runs them in parallel, each contained: :mod:`course_utils.batch`), and printing a
+table of the results. The settings (source folder ``lessons``, per-cell timeout,
 restoring deleted test cells, feedback without hidden tests) come from the course's
 ``nbgrader_config.py``. The README's "For instructors" section shows the plain nbgrader commands
 next to ``python -m course_utils release`` and ``python -m course_utils grade``.
@@ -237,6 +238,9 @@ def ensure_assignment(api, lesson: str) -> None:
 
 def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[StudentResult]:
     """Autograde each student separately (``NbGraderAPI.autograde``) and read back the grades.
+
+    In this process, one after another and without containment; ``grade`` uses
+    :func:`course_utils.batch.grade_class` instead.
 
     A notebook that nbgrader cannot grade (not JSON, a kernel that dies, ...) gives a result
     with ``error`` set and zero points; the batch goes on with the next student.

@@ -478,3 +478,19 @@ def test_exchange_round_trip_release_fetch_submit_collect_grade_feedback(
         text = html.read_text()
         assert f"Score: {expected[name]:g}" in text or f"Score: {expected[name]}" in text
         assert "BEGIN HIDDEN TESTS" not in text and "half(3)" not in text
+
+
+def test_the_sandbox_hides_course_state_but_never_a_folder_the_kernel_needs(tmp_path, monkeypatch):
+    course, home = tmp_path / "course", tmp_path / "home"
+    for folder in ("lessons", "submitted", "feedback"):
+        (course / folder).mkdir(parents=True)
+    (course / "gradebook.db").write_text("")
+    (home / "venv").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    hidden = batch.hidden_paths(course, course / "submitted", needed=[tmp_path / "elsewhere"])
+    assert set(hidden) == {course / f for f in ("lessons", "submitted", "feedback", "gradebook.db")} | {
+        home
+    }
+    # Python in the home, the course package in the folder of submissions: neither is hidden
+    hidden = batch.hidden_paths(course, course, needed=[home / "venv", course / "course_utils"])
+    assert home not in hidden and course not in hidden and course / "lessons" in hidden
