@@ -64,7 +64,7 @@ class Limits:
 
     Parameters
     ----------
-    memory_mb : address space of each kernel process, and resident memory of all of them
+    memory_mb : address space of each kernel process, and memory (PSS) of all of them together
     cpu_seconds : CPU time of the kernel's processes together (each cell also has nbgrader's
         wall-clock ``Execute.timeout``)
     processes : processes the kernel may have at once, itself included
@@ -371,15 +371,15 @@ class Watchdog(threading.Thread):
             if tick % 10:
                 _reap(self.kernel_pid)
                 continue
-            rss, cpu = 0, 0.0
+            memory, cpu = 0, 0.0
             for process in processes:
                 try:
-                    rss += process.memory_info().rss
+                    memory += _proportional_memory(process)
                     times = process.cpu_times()
                     cpu += times.user + times.system
                 except psutil.Error:
                     pass
-            if rss > limits.memory_mb * MiB:
+            if memory > limits.memory_mb * MiB:
                 self.stop_all("memory", f"its processes used more than {limits.memory_mb} MiB")
             elif cpu > limits.cpu_seconds:
                 self.stop_all("CPU time", f"more than {limits.cpu_seconds} s of CPU time")
@@ -394,6 +394,22 @@ class Watchdog(threading.Thread):
         TRIPWIRE.trip(limit, message)
         kill_tree(keep=self.kernel_pid)
         _reap(None)
+
+
+def _proportional_memory(process) -> int:
+    """Resident memory, shared pages divided among their sharers (Linux PSS; elsewhere RSS).
+
+    The children of a fork share the parent's pages: adding up their RSS would count them once
+    per child and call a fork loop a memory hog.
+    """
+    import psutil
+
+    if sys.platform.startswith("linux"):
+        try:
+            return process.memory_full_info().pss
+        except (psutil.AccessDenied, AttributeError):
+            pass
+    return process.memory_info().rss
 
 
 def _alive(process) -> bool:

@@ -3,12 +3,14 @@
 A scratch course holds one small lesson built here (two exercises, a visible and a hidden test),
 so that each grading costs a kernel start rather than a lesson's training; lessons 01 and 02 go
 through the same parallel path in test_grading.py. Hostile submissions are graded by the course
-command in a child process under an outer limit (memory, file size, CPU, wall-clock time), so a
-regression in the containment fails the test instead of harming the machine.
+command in a child process under an outer limit (memory and file size per process, CPU time,
+the number of its processes and wall-clock time, watched from here), so a regression in the
+containment fails the test instead of harming the machine; the fork loop itself is bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
@@ -264,6 +266,27 @@ def outer_limits():
     resource.setrlimit(resource.RLIMIT_CPU, (600, 600))
 
 
+OUTER_PROCESSES, OUTER_SECONDS = 1000, 400  # the processes RLIMIT_NPROC cannot bound for root
+
+
+def watch_from_outside(worker) -> str:
+    """Wait for the command; past the outer process count or time, kill its tree and say which."""
+    deadline = time.monotonic() + OUTER_SECONDS
+    while worker.poll() is None:
+        tree = psutil.Process(worker.pid).children(recursive=True)
+        broken = "processes" if len(tree) > OUTER_PROCESSES else ""
+        broken = broken or ("time" if time.monotonic() > deadline else "")
+        if broken:  # a regression: end the whole command, then fail
+            for process in tree:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
+            os.killpg(worker.pid, 9)
+            worker.wait()
+            return broken
+        time.sleep(0.1)
+    return ""
+
+
 def leftovers() -> list[str]:
     """Processes a submission started that still run: marked by the grader, or the sleeper."""
     found = []
@@ -292,21 +315,18 @@ def hostile_batch(probe_course, release, tmp_path_factory):
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch)}
     package_before = sorted(p.name for p in Path(containment.__file__).parent.iterdir())
     start = time.perf_counter()
-    worker = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        preexec_fn=outer_limits,
-        start_new_session=True,
-    )
-    try:
-        output, _ = worker.communicate(timeout=300)
-    finally:
-        if worker.poll() is None:  # a regression: end the whole command, then fail
-            os.killpg(worker.pid, 9)
-            worker.wait()
+    log = base / "grade.log"
+    with log.open("w") as stdout:
+        worker = subprocess.Popen(
+            command,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=outer_limits,
+            start_new_session=True,
+        )
+        outer = watch_from_outside(worker)
+    output = log.read_text()
     seconds = time.perf_counter() - start
     print(output)
     print(f"{len(notebooks)} submissions in {seconds:.0f} s")
@@ -320,6 +340,7 @@ def hostile_batch(probe_course, release, tmp_path_factory):
         "scratch": scratch,
         "package_before": package_before,
         "leftovers": leftovers(),
+        "outer": outer,
     }
 
 
@@ -345,6 +366,7 @@ def test_a_submission_past_a_limit_is_stopped_reported_and_scored_as_a_crash(
 
 
 def test_the_batch_finishes_and_honest_submissions_are_graded_normally(hostile_batch):
+    assert hostile_batch["outer"] == ""  # the test's outer limits were never needed
     assert hostile_batch["code"] == 1  # some submissions were not graded: the exit code says so
     rows = hostile_batch["rows"]
     for student in ("complete", "reports_its_environment", "writes_home_and_lessons"):
