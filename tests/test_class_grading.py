@@ -287,14 +287,19 @@ def watch_from_outside(worker) -> str:
     return ""
 
 
-def leftovers() -> list[str]:
-    """Processes a submission started that still run: marked by the grader, or the sleeper."""
+def leftovers(scratch: Path) -> list[str]:
+    """Processes this batch's submissions started that still run.
+
+    The sleeper, or a process with the grader's mark whose temporary folder is in this batch's
+    scratch folder (other gradings may run on the machine at the same time).
+    """
     found = []
     for process in psutil.process_iter(["cmdline"]):
         try:
+            env = process.environ()
             if process.info["cmdline"] == ["sleep", SLEEPER]:
                 found.append(f"{process.pid} sleep {SLEEPER}")
-            elif containment.TOKEN_VARIABLE in process.environ():
+            elif containment.TOKEN_VARIABLE in env and env.get("TMPDIR", "").startswith(str(scratch)):
                 found.append(f"{process.pid} {' '.join(process.info['cmdline'] or [])}")
         except psutil.Error:
             pass
@@ -339,7 +344,7 @@ def hostile_batch(probe_course, release, tmp_path_factory):
         "home": home,
         "scratch": scratch,
         "package_before": package_before,
-        "leftovers": leftovers(),
+        "leftovers": leftovers(scratch),
         "outer": outer,
     }
 
