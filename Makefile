@@ -30,6 +30,7 @@ test: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

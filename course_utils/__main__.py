@@ -73,13 +73,28 @@ def grade_lesson(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         grades_csv=args.csv,
         progress=lambda line: print(line, flush=True),
+        jobs=args.jobs,
+        limits={name: getattr(args, name) for name in [*LIMIT_OPTIONS, "sandbox"]},
     )
     print(grading.summary_table(report.results))
+    print(report.containment)
     print(f"feedback (html, hidden tests removed): {report.feedback}/<student>/{args.lesson}/")
     if report.feedback_error:
         print(f"error: {report.feedback_error}", file=sys.stderr)
     print(f"grades of every graded lesson: {report.grades_csv}")
     return 1 if report.feedback_error or any(r.error for r in report.results) else 0
+
+
+# --option of `grade` -> (containment.Limits field, help); defaults come from nbgrader_config.py
+LIMIT_OPTIONS = {
+    "memory_mb": "memory of each kernel process and of all of them, MiB",
+    "cpu_seconds": "CPU seconds of a submission's kernel",
+    "processes": "processes a kernel may have at once",
+    "file_size_mb": "largest file a kernel may write, MiB",
+    "disk_mb": "bytes a kernel may write in all, MiB",
+    "output_mb": "output of a notebook, MiB",
+    "wall_seconds": "seconds for the whole grading of one submission",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +149,21 @@ def main(argv: list[str] | None = None) -> int:
         "--csv", help="where to export the grades (default: grades.csv in the course folder)"
     )
     grd.add_argument("--course", help=course_help)
+    grd.add_argument(
+        "--jobs",
+        type=int,
+        help="submissions graded at once, each in its own process (default: c.ClassGrading.jobs "
+        "in nbgrader_config.py, 0 there meaning the number of CPUs)",
+    )
+    for name, text in LIMIT_OPTIONS.items():
+        grd.add_argument(
+            "--" + name.replace("_", "-"), type=int, help=f"{text} (c.ClassGrading.{name})"
+        )
+    grd.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "none"],
+        help="bubblewrap around each kernel: auto (when installed), bwrap (required), none",
+    )
     grd.set_defaults(handler=grade_lesson)
     args = parser.parse_args(argv)
     try:

@@ -3,8 +3,9 @@
 nbgrader does all the work (``NbGraderAPI.generate_assignment``, ``.autograde``,
 ``.generate_feedback``, its ``Gradebook`` and its CSV export plugin); this module only saves
 the steps an instructor would otherwise repeat by hand: copying submissions into nbgrader's folder
-layout, grading students one at a time so that one broken notebook does not stop the batch, and
-printing a table of the results. The settings (source folder ``lessons``, per-cell timeout,
+layout, grading each student separately so that one broken notebook does not stop the batch
+(``grade`` runs them in parallel, each contained: :mod:`course_utils.batch`), and printing a
+table of the results. The settings (source folder ``lessons``, per-cell timeout,
 restoring deleted test cells, feedback without hidden tests) come from the course's
 ``nbgrader_config.py``. The README's "For instructors" section shows the plain nbgrader commands
 next to ``python -m course_utils release`` and ``python -m course_utils grade``.
@@ -51,6 +52,8 @@ class StudentResult:
     that were missing from the submission and were put back from the gradebook; ``unconfirmed``
     the test cells that scored but printed fewer "✓" lines than in the instructor's notebook
     (a hint of tampering worth a look: the checks print "✓ ..." when they pass).
+    ``limit`` names the limit of :mod:`course_utils.containment` that stopped the submission
+    (then ``error`` says more); ``contained`` what containment absorbed without stopping it.
     """
 
     student: str
@@ -61,6 +64,8 @@ class StudentResult:
     restored: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
     error: str = ""
+    limit: str = ""
+    contained: tuple[str, ...] = ()
 
     @property
     def graded(self) -> bool:
@@ -234,6 +239,9 @@ def ensure_assignment(api, lesson: str) -> None:
 def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[StudentResult]:
     """Autograde each student separately (``NbGraderAPI.autograde``) and read back the grades.
 
+    In this process, one after another and without containment; ``grade`` uses
+    :func:`course_utils.batch.grade_class` instead.
+
     A notebook that nbgrader cannot grade (not JSON, a kernel that dies, ...) gives a result
     with ``error`` set and zero points; the batch goes on with the next student.
     ``progress`` (e.g. ``print``) is called with one line per student.
@@ -389,6 +397,7 @@ class BatchReport:
     feedback: Path
     grades_csv: Path
     feedback_error: str = ""  # nbgrader still writes the feedback of the other students
+    containment: str = ""  # the limits each submission ran under, and whether in a sandbox
 
 
 def grade(
@@ -399,27 +408,44 @@ def grade(
     timeout: int | None = None,
     grades_csv: str | Path | None = None,
     progress=None,
+    jobs: int | None = None,
+    limits: dict | None = None,
 ) -> BatchReport:
     """Collect, autograde, generate feedback and export grades for one lesson.
 
     nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
-    ``feedback/`` and (default) ``grades.csv``.
+    ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
+    contained worker processes at once (:mod:`course_utils.batch`); ``jobs`` and ``limits``
+    (keyword arguments of :class:`course_utils.containment.Limits`) override the
+    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
     """
+    from . import batch
+
     root = course_root(course)
     if lesson not in lesson_names(root):
         raise GradingError(f"no such lesson: {lesson} (known: {lesson_names(root)})")
     api = nbgrader_api(root, timeout=timeout)
+    jobs, contained = batch.settings(api.config, jobs=jobs, **(limits or {}))
     students = collect(lesson, submissions, root)
     if not students:
         raise GradingError(f"no submissions found in {submissions}")
-    results = autograde(api, lesson, students, progress=progress)
+    results = batch.grade_class(
+        api,
+        lesson,
+        students,
+        jobs=jobs,
+        limits=contained,
+        timeout=timeout,
+        submissions=Path(submissions).resolve(),
+        progress=progress,
+    )
     feedback_error = ""
     try:
         feedback = generate_feedback(api, lesson)
     except GradingError as error:
         feedback, feedback_error = root / api.coursedir.feedback_directory, str(error)
     csv = export_grades(api, grades_csv or root / "grades.csv")
-    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error)
+    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error, contained.describe())
 
 
 def summary_table(results) -> str:
@@ -429,6 +455,7 @@ def summary_table(results) -> str:
         notes = []
         if r.error:
             notes.append(f"NOT GRADED: {r.error}")
+        notes.extend(r.contained)
         if r.timed_out:
             notes.append(f"timed out: {', '.join(r.timed_out)}")
         if r.restored:

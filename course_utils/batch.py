@@ -1,0 +1,294 @@
+"""Grading a whole class: each submission executed in a worker process of its own, one writer.
+
+nbgrader grades one student after another in one process, and its gradebook is sqlite, which
+is not safe for concurrent writers. Here the expensive part, running the submission's kernel,
+happens in up to ``jobs`` worker processes at once (:mod:`course_utils.grade_worker`), each in
+its own copy of the course folder and contained (:mod:`course_utils.containment`). The main
+process is the only one that writes the instructor's gradebook: for each student, in the order a
+sequential run takes them, it runs nbgrader's own ``autograde`` with the execution step replaced
+by :class:`ReplayExecution`, which puts in the outputs the worker computed. nbgrader itself thus
+sanitises the submission, restores test cells, scores the cells and saves the grades exactly as
+in a sequential run, and a submission that failed in its worker fails here the same way.
+
+Settings (``nbgrader_config.py``, overridden on the command line)::
+
+    c.ClassGrading.jobs = 4            # default: the number of CPUs
+    c.ClassGrading.memory_mb = 4096    # and cpu_seconds, processes, file_size_mb, disk_mb,
+    c.ClassGrading.sandbox = "auto"    # output_mb, wall_seconds: see containment.Limits
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Int, Unicode
+from traitlets.config import Configurable
+
+from . import containment
+from .containment import Limits
+from .grading import StudentResult, _read_result, ensure_assignment
+from .training import check_positive_int
+
+# files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
+TOOL_FILES_IN_HOME = {".ipython", ".cache", ".config", ".local", ".jupyter-runtime", ".matplotlib"}
+
+
+class WorkerError(RuntimeError):
+    """The worker could not grade this submission; the message is the worker's error."""
+
+
+class ClassGrading(Configurable):
+    """``c.ClassGrading.*`` in ``nbgrader_config.py``: parallel jobs and each submission's limits."""
+
+    jobs = Int(0, help="worker processes at once (0: the number of CPUs)").tag(config=True)
+    memory_mb = Int(Limits.memory_mb, help="memory of a submission's kernel, MiB").tag(config=True)
+    cpu_seconds = Int(Limits.cpu_seconds, help="CPU time of a submission's kernel").tag(config=True)
+    processes = Int(Limits.processes, help="processes of a kernel at once").tag(config=True)
+    file_size_mb = Int(Limits.file_size_mb, help="largest file a kernel writes").tag(config=True)
+    disk_mb = Int(Limits.disk_mb, help="bytes a kernel writes in all, MiB").tag(config=True)
+    output_mb = Int(Limits.output_mb, help="output of a notebook, MiB").tag(config=True)
+    wall_seconds = Int(Limits.wall_seconds, help="seconds for one submission").tag(config=True)
+    sandbox = Unicode(Limits.sandbox, help="auto, bwrap or none").tag(config=True)
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]:
+    """``(jobs, Limits)`` from the course's config, with the non-None keyword arguments on top.
+
+    Raises ``TypeError``/``ValueError`` naming the setting when a value is not allowed.
+    """
+    configured = ClassGrading(config=config)
+    jobs = configured.jobs if jobs is None else jobs
+    jobs = default_jobs() if jobs == 0 else check_positive_int("jobs", jobs)
+    values = {f.name: getattr(configured, f.name) for f in dataclasses.fields(Limits)}
+    values.update({name: value for name, value in limits.items() if value is not None})
+    unknown = set(values) - {f.name for f in dataclasses.fields(Limits)}
+    if unknown:
+        raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")
+    return jobs, Limits(**values)
+
+
+class ReplayExecution(NbGraderPreprocessor):
+    """Autograde step in the main process: the outputs a worker computed, instead of a kernel.
+
+    The notebook nbgrader hands over is the sanitised submission; the worker sanitised the same
+    submission with the same gradebook, so its cells must match one for one (checked).
+    """
+
+    scratch = Unicode("", help="the batch's scratch folder (one folder per student)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        meta = resources["nbgrader"]
+        student, lesson, name = meta["student"], meta["assignment"], meta["notebook"]
+        base = Path(self.scratch) / student
+        outcome = json.loads((base / "result.json").read_text())
+        executed_path = base / "course" / "autograded" / student / lesson / f"{name}.ipynb"
+        if not outcome["success"] or not executed_path.is_file():
+            raise WorkerError(outcome["error"] or f"the worker wrote no {executed_path.name}")
+        executed = nbformat.read(executed_path, as_version=4)
+        if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
+            raise WorkerError(f"the worker's {name}.ipynb does not match the submission's cells")
+        for cell, done in zip(nb.cells, executed.cells, strict=True):
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+            cell.metadata = done.metadata
+        nb.metadata = executed.metadata
+        return nb, resources
+
+
+AUTOGRADE_WITH_REPLAY = [
+    ReplayExecution,  # instead of nbgrader's Execute; the rest is nbgrader 0.9.6's default list
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+
+def hidden_paths(root: Path, submissions: Path | None, needed: list[Path]) -> list[Path]:
+    """What a sandboxed kernel must not see: the instructor's course state, home, submissions."""
+    hidden = [root / name for name in ("lessons", "submitted", "autograded", "feedback", "release")]
+    hidden += [root / "gradebook.db"]
+    if submissions is not None:
+        hidden.append(submissions)
+    home = Path.home().resolve()
+    if home != Path("/"):
+        hidden.append(home)
+    # hiding a folder that holds Python, the course package or the scratch would break the kernel
+    return [
+        p
+        for p in hidden
+        if p.exists() and not any(n.resolve().is_relative_to(p.resolve()) for n in needed)
+    ]
+
+
+def _prepare(root: Path, lesson: str, student: str, scratch: Path, snapshot: Path) -> Path:
+    """The worker's copy: config, gradebook snapshot, the lesson's other files, the submission."""
+    course = scratch / student / "course"
+    (course / "lessons" / lesson).mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", course)
+    shutil.copy(snapshot, course / "gradebook.db")
+    for path in (root / "lessons" / lesson).iterdir():
+        # not the lesson's notebook: it holds the solutions (the gradebook has what is needed)
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy(path, course / "lessons" / lesson)
+    shutil.copytree(root / "submitted" / student / lesson, course / "submitted" / student / lesson)
+    for folder in ("home", "tmp"):
+        (scratch / student / folder).mkdir()
+    return course
+
+
+def _start(job: dict) -> subprocess.Popen:
+    path = Path(job["result"]).with_name("job.json")
+    path.write_text(json.dumps(job))
+    log = open(Path(job["result"]).with_name("worker.log"), "w")  # noqa: SIM115 (closed on exit)
+    return subprocess.Popen(
+        [sys.executable, "-m", "course_utils.grade_worker", str(path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its process group can be killed as a whole
+    )
+
+
+def _notes(base: Path, student: str, lesson: str) -> tuple[str, ...]:
+    """What containment absorbed: files written into the temporary home, refused writes."""
+    notes = []
+    written = sorted(p.name for p in (base / "home").iterdir() if p.name not in TOOL_FILES_IN_HOME)
+    if written:
+        notes.append(f"wrote into its temporary home (discarded): {', '.join(written)}")
+    refused = []
+    for path in sorted((base / "course" / "autograded" / student / lesson).glob("*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if any(containment.is_read_only_error(o) for o in cell.get("outputs", [])):
+                refused.append(cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}")
+    if refused:
+        notes.append(f"writes refused by the sandbox (read-only): {', '.join(refused)}")
+    return tuple(notes)
+
+
+def grade_class(
+    api,
+    lesson: str,
+    students: list[str],
+    *,
+    jobs: int,
+    limits: Limits,
+    timeout: int | None = None,
+    submissions: Path | None = None,
+    progress=None,
+) -> list[StudentResult]:
+    """Autograde ``students`` in up to ``jobs`` contained workers; merge in order, one writer.
+
+    Returns one :class:`~course_utils.grading.StudentResult` per student, in the order given,
+    with ``limit`` naming the limit a submission broke and ``contained`` what was absorbed.
+    """
+    ensure_assignment(api, lesson)
+    root = Path(api.coursedir.root)
+    scratch = Path(tempfile.mkdtemp(prefix="batch205-grade-"))
+    try:
+        snapshot = scratch / "gradebook-snapshot.db"
+        shutil.copy(root / "gradebook.db", snapshot)
+        (scratch / "empty").mkdir()
+        needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve()]
+        needed += [Path(containment.__file__).parent, scratch]
+        hidden = [str(p) for p in hidden_paths(root, submissions, needed)]
+        api.config.Autograde.autograde_preprocessors = AUTOGRADE_WITH_REPLAY
+        api.config.ReplayExecution.scratch = str(scratch)
+
+        def job(student):
+            base = scratch / student
+            return {
+                "course": str(_prepare(root, lesson, student, scratch, snapshot)),
+                "lesson": lesson,
+                "student": student,
+                "timeout": timeout,
+                "limits": limits.to_json(),
+                "home": str(base / "home"),
+                "tmp": str(base / "tmp"),
+                "empty": str(scratch / "empty"),
+                "hidden": hidden,
+                "token": uuid.uuid4().hex,
+                "result": str(base / "result.json"),
+            }
+
+        waiting, running, finished, results = list(students), {}, {}, []
+        deadline = limits.wall_seconds + 120  # the worker's own watchdog ends the kernel first
+        while len(results) < len(students):
+            while waiting and len(running) < jobs:
+                student = waiting.pop(0)
+                spec = job(student)
+                running[student] = (spec, _start(spec), time.perf_counter())
+            for student, (spec, worker, start) in list(running.items()):
+                late = time.perf_counter() - start > deadline
+                if worker.poll() is None and not late:
+                    continue
+                if late:
+                    os.killpg(worker.pid, 9)
+                    worker.wait()
+                containment.kill_marked(spec["token"])  # the last resort: nothing outlives it
+                if not Path(spec["result"]).is_file():
+                    Path(spec["result"]).write_text(json.dumps(_lost(worker, late, limits)))
+                finished[student] = (spec, time.perf_counter() - start)
+                del running[student]
+            while len(results) < len(students) and students[len(results)] in finished:
+                student = students[len(results)]
+                spec, seconds = finished.pop(student)
+                results.append(_merge(api, lesson, student, spec))
+                if progress is not None:
+                    progress(
+                        f"[{len(results)}/{len(students)}] {student}: autograded in {seconds:.0f} s"
+                    )
+            time.sleep(0.05)
+        return results
+    finally:
+        if os.environ.get("BATCH205_KEEP_GRADING_FOLDER"):  # the workers' copies and logs
+            print(f"grading folder kept: {scratch}", file=sys.stderr)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _lost(worker, late: bool, limits: Limits) -> dict:
+    if late:
+        error = f"WorkerError: no result after {limits.wall_seconds} s: worker killed"
+        return {"success": False, "error": error, "limit": "wall-clock time", "log": ""}
+    error = f"WorkerError: the worker ended with code {worker.returncode} without a result"
+    return {"success": False, "error": error, "limit": "", "log": ""}
+
+
+def _merge(api, lesson: str, student: str, spec: dict) -> StudentResult:
+    """nbgrader's autograde of one student in the main course, replaying the worker's outputs."""
+    worker = json.loads(Path(spec["result"]).read_text())
+    with warnings.catch_warnings():
+        # nbgrader's gradebook warns when it rolls back a failed student's submission
+        warnings.filterwarnings("ignore", message="Object of type .* not in session")
+        outcome = api.autograde(lesson, student)
+    log = outcome.get("log", "")
+    error = worker["error"] if not worker["success"] or worker["limit"] else ""
+    if not error and not outcome["success"]:
+        from .grading import _error_of
+
+        error = _error_of(log, outcome.get("error", ""))
+    result = _read_result(api, lesson, student, log, error)
+    base = Path(spec["result"]).parent
+    return dataclasses.replace(result, limit=worker["limit"], contained=_notes(base, student, lesson))
