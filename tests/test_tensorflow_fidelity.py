@@ -1,19 +1,17 @@
 """The numpy core fails at exactly the batch sizes where TensorFlow itself fails (COURSE_SPEC §4).
 
-``tests/data/tensorflow_outcomes_sample.json`` was written by ``tools/compare_tensorflow.py``, which
-ran the 2015 tutorial's graph in TensorFlow 2.21 (TF1 graph mode, one thread) on the bundled sample
-in the order of ``batch_indices``. TensorFlow is not needed to run this test; rerun that tool to
+``course_utils/bundled/tensorflow_outcomes_sample.json`` (``tensorflow_record("outcomes")``) was
+written by ``tools/compare_tensorflow.py``, which ran the 2015 tutorial's graph in TensorFlow 2.21
+(TF1 graph mode, one thread, its default oneDNN kernels) on the bundled sample in the order of
+``batch_indices``. TensorFlow is not needed to run this test; rerun that tool to
 refresh the file when the data or the batching rule changes.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
-from course_utils import load_mnist, sweep
+from course_utils import load_mnist, sweep, tensorflow_record
 
-RECORD = json.loads((Path(__file__).parent / "data" / "tensorflow_outcomes_sample.json").read_text())
+RECORD = tensorflow_record("outcomes")
 
 
 @pytest.fixture(scope="module")
