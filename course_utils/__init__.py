@@ -46,6 +46,7 @@ from .diagnostics import (
     logit_gap,
     trace_steps,
 )
+from .fidelity import TENSORFLOW_RECORDS, tensorflow_record
 from .model import (
     DTYPES,
     LOSSES,
@@ -124,6 +125,7 @@ __all__ = [
     "OPTIMIZERS",
     "REDUCTIONS",
     "SURVIVAL_SETTING",
+    "TENSORFLOW_RECORDS",
     "Adagrad",
     "Adam",
     "DataError",
@@ -215,6 +217,7 @@ __all__ = [
     "smallest_failing_batch_size",
     "softmax",
     "sweep",
+    "tensorflow_record",
     "trace_gradients",
     "trace_steps",
     "train",
