@@ -211,14 +211,19 @@ class Box:
 
     def bwrap_args(self) -> list[str]:
         args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        # /tmp is the kernel's own (the other students' copies are in the real one). What the
+        # kernel needs to run, Python and the course, may itself live under /tmp (a course cloned
+        # there): it is put back, read-only, before the hidden folders are hidden.
+        args += ["--bind", str(self.tmp), "/tmp"]
+        for path in _needed_to_run():
+            if path.is_relative_to("/tmp") and path.exists():
+                args += ["--ro-bind", str(path), str(path)]
         for path in self.hidden:
             if path.is_dir():
                 args += ["--ro-bind", str(self.empty), str(path)]
             elif path.exists():
                 args += ["--ro-bind", "/dev/null", str(path)]
-        # /tmp is the kernel's own (the other students' copies are in the real one), then its
-        # home and working folder at their real paths (mount points made inside its /tmp)
-        args += ["--bind", str(self.tmp), "/tmp"]
+        # then its home and working folder at their real paths (mount points made inside its /tmp)
         for path in (self.home, self.workdir, self.tmp):  # the connection file is in tmp
             args += ["--bind", str(path), str(path)]
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
@@ -226,6 +231,12 @@ class Box:
         # namespace; the sandbox already ends with its parent (--die-with-parent)
         args += ["--unsetenv", "JPY_PARENT_PID", "--"]
         return args
+
+
+def _needed_to_run() -> list[Path]:
+    """The folders a kernel needs to start: this Python's environment and the course's package."""
+    package = Path(__file__).resolve().parent
+    return [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package.parent]
 
 
 def _processes_of_this_user() -> int:
