@@ -25,7 +25,7 @@ def test_checked_outputs_hold_with_the_sums_in_halves(tmp_path):
     env["BATCH205_CACHE"] = str(tmp_path / "runs")  # the other order's runs, not this session's
     command = [sys.executable, "-m", "pytest", "lessons", "-q", "-p", "no:cacheprovider"]
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False
     )
     report = done.stdout[-20000:] + done.stderr[-3000:]
     assert done.returncode == 0, f"lessons under BATCH205_SUMMATION=halves:\n{report}"
