@@ -16,6 +16,7 @@ Introduced in lesson 02.
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Callable
 
@@ -49,6 +50,7 @@ class Explorer:
     def __init__(self, controls: dict[str, widgets.ValueWidget], render: Callable, *, title: str = ""):
         self.controls = controls
         self.render = render
+        self.title = title
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
         self.summary = widgets.HTML()
         self.updates = 0
@@ -75,10 +77,19 @@ class Explorer:
         self.summary.value = text
         self.updates += 1
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The live widget, and beside it a PNG of the current view for readers without a kernel.
 
-        display(self.widget)
+        A front end with a live kernel shows the widget; a stored notebook keeps only the PNG (and
+        the text), because ``tools/execute_lessons.py`` drops widget views that no kernel can
+        restore (TOOLCHAIN_NOTES §4: they would read "Error displaying widget"). So the solved
+        edition, and the notebook on a code-hosting site, show the explorer's first picture.
+        """
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        name = f"Explorer: {self.title}" if self.title else "Explorer"
+        bundle["text/plain"] = f"{name} (run the cell with a kernel to use its controls)"
+        return bundle
 
 
 # --- lesson 01: the tutorial explorer ---

@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb"))
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def cells(path):
     return json.loads(path.read_text())["cells"]
 
@@ -57,6 +60,22 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     )
     assert any("Explorer" in "".join(c["source"]) or "explorer" in "".join(c["source"]) for c in code)
     assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_stored_explorers_show_their_first_picture_without_a_kernel(path):
+    # A stored widget view reads "Error displaying widget" once its kernel is gone (TOOLCHAIN_NOTES
+    # §4): tools/execute_lessons.py drops them, and an explorer's PNG is what a reader sees.
+    notebook = json.loads(path.read_text())
+    assert "widgets" not in notebook["metadata"], "saved widget state: store with execute_lessons"
+    outputs = [o for c in notebook["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if WIDGET_VIEW in o.get("data", {})], "stored widget views"
+    explorers = [
+        o for o in outputs if "".join(o.get("data", {}).get("text/plain", "")).startswith("Explorer")
+    ]
+    assert explorers, "no stored explorer output"
+    for output in explorers:
+        assert output["data"]["image/png"], "an explorer stored without its picture"
 
 
 def ends_with_a_value(source: str) -> bool:

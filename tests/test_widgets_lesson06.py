@@ -28,3 +28,14 @@ def test_flush_switch_shows_ieee_subnormals_and_curves_are_cached():
     info = explorer.cached_curves.cache_info()
     assert info.misses == 2 and info.hits >= 1
     assert explorer.summary.value == flushed
+
+
+def test_display_bundle_is_the_live_widget_and_a_picture_of_the_current_view():
+    import base64
+
+    explorer = logit_gap_explorer(gap=50.0)
+    explorer.controls["gap"].value = 95.0
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+    assert base64.b64decode(bundle["image/png"]) == explorer.image.value  # the view as it is now
+    assert bundle["text/plain"].startswith("Explorer: One example's loss")
