@@ -39,6 +39,7 @@ def execute(path: Path) -> float:
         notebook,
         timeout=1800,
         kernel_name="python3",
+        record_timing=False,  # no wall-clock timestamps in the stored cells' metadata
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     elapsed = time.perf_counter() - start
