@@ -75,6 +75,9 @@ NBGRADER_STUDENT_PLUGINS = [
 SERVER_START_TIMEOUT = 120  # s; 5–13 s measured, the machine is shared
 WORKSPACE_START_TIMEOUT = 300  # s; first use releases every lesson first (20–60 s measured)
 LEARNER_LESSON = "01-naive-tutorial"
+STORED_VIEW_LESSON = (
+    "06-stable-logits"  # its explorer needs no data: the stored view is its only output
+)
 # Exercise 1 of the learner's lesson, answered as a learner would type it.
 LEARNER_ANSWER = """def my_softmax(logits):
     exps = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -531,5 +534,33 @@ def test_learner_runs_all_of_a_fresh_lesson_then_solves_an_exercise(browser, lea
         shown = next(c for c in code_cells(lesson.page) if "= check_softmax(" in c["source"])
         assert "not done yet" not in shown["stderr"] and "✓" in shown["stdout"]
         assert not lesson.tracebacks() and not lesson.errors()
+    finally:
+        context.close()
+
+
+def test_solved_edition_shows_each_explorers_first_picture_without_running(browser, learner_lab):
+    # A reader of the stored notebook (here the learner's read-only solved edition) has no live
+    # widgets: each explorer's output must be its stored PNG, never "Error displaying widget".
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        problems = []
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        path = f"solved/{STORED_VIEW_LESSON} (SOLVED).ipynb"
+        page.goto(
+            f"{learner_lab.url}/lab/tree/{urllib.parse.quote(path)}?reset&token={learner_lab.token}"
+        )
+        cell = page.locator(".jp-Notebook .jp-CodeCell", has_text="explorer = logit_gap_explorer(")
+        picture = cell.locator(".jp-OutputArea-output.jp-RenderedImage img")
+        try:
+            picture.wait_for(timeout=90_000)
+        finally:  # the page as the reader saw it, also when the picture never came
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"{STORED_VIEW_LESSON}-stored.png")
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 100")
+        cell.screenshot(path=SCREENSHOTS / f"{STORED_VIEW_LESSON}-stored-explorer.png")
+        text = "\n".join(page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts())
+        assert "Error displaying widget" not in text and "Loading widget" not in text
+        assert not [p for p in problems if "widget" in p.lower()], problems
     finally:
         context.close()
