@@ -7,6 +7,7 @@ exists and carries a docstring. Import from ``course_utils`` itself, not from it
 from .checks import (
     CAPSTONE_SETUP,
     DIAGNOSES,
+    EVIDENCE,
     SURVIVAL_SETTING,
     bisection_answers,
     central_differences,
@@ -120,6 +121,7 @@ __all__ = [
     "CAPSTONE_SETUP",
     "DIAGNOSES",
     "DTYPES",
+    "EVIDENCE",
     "LOSSES",
     "MNIST_FILES",
     "MNIST_MIRRORS",
