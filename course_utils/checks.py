@@ -428,16 +428,47 @@ def as_int(name: str, value, *, hint: str = "return a whole number.") -> int:
     return int(value)
 
 
+def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> set[int]:
+    """Every batch size a correct bisection between ``works`` and ``fails`` can return.
+
+    A correct bisection keeps ``works`` a size that trains and ``fails`` one that goes non-finite
+    (tutorial settings, 1000 steps), tries a midpoint, rounded down or up, replaces the end with the
+    same outcome, and returns ``fails`` once the two are neighbours. On a ragged failing pattern the
+    rounding decides which edge of the band it lands on, so this follows both roundings in every
+    round (the outcomes of the sizes tried are measured once each, with ``sweep``; ``cached``
+    lets it reuse runs cached on disk). Introduced in lesson 02.
+    """
+    sweeps = reference("sweep")
+    diverged: dict[int, bool] = {}
+    brackets, answers = {(int(works), int(fails))}, set()
+    while brackets:
+        middles = {m for w, f in brackets for m in ((w + f) // 2, (w + f + 1) // 2)} - set(diverged)
+        if middles:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                table = sweeps.sweep(data, batch_size=sorted(middles), progress=False, cache=cached)
+            diverged.update(zip(table["batch_size"].tolist(), table["diverged"].tolist(), strict=True))
+        narrower = set()
+        for w, f in brackets:
+            for m in {(w + f) // 2, (w + f + 1) // 2}:
+                narrower.add((w, m) if diverged[m] else (m, f))
+        answers |= {f for w, f in narrower if f - w <= 1}
+        brackets = {(w, f) for w, f in narrower if f - w > 1}
+    return answers
+
+
 @exercise("(b)", ("find_failing_batch_size",), stand_in="find_failing_batch_size")
 def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = False) -> None:
-    """Check a search that returns a batch size B that fails while B - 1 works.
+    """Check a bisection search for a batch size B that fails while B - 1 works.
 
     The learner's function is called as ``find_failing_batch_size(data, works, fails)`` with a
     batch size that trains to the end and one that goes non-finite (tutorial settings otherwise).
-    The answer is checked by training at B and B - 1 with the course's own ``train``.
+    The answer must be one that a correct bisection from that bracket can return
+    (:func:`bisection_answers`, either rounding of the midpoint): the failing pattern is ragged, so
+    a size that fails while the one below trains is not enough (a scan upwards finds another).
+    The visible check reuses runs cached on disk; the hidden one trains them afresh.
     Introduced in lesson 02.
     """
-    training = reference("training")
     data = reference("data").load_mnist("auto")
     brackets = [(100, 1000)] if hidden else [(100, 400)]
     for works, fails in brackets:
@@ -453,23 +484,34 @@ def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = F
                 "keep `works` a size that trains and `fails` one that goes NaN; "
                 "move one of them to the midpoint each round.",
             )
+        answers = bisection_answers(data, works, fails, cached=not hidden)
+        if found in answers:
+            continue
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            at = training.train(data, batch_size=found)
-            below = training.train(data, batch_size=found - 1)
-        if not at.diverged:
+            table = reference("sweep").sweep(
+                data, batch_size=[found - 1, found], progress=False, cache=not hidden
+            )
+        below, at = (bool(d) for d in table["diverged"].tolist())
+        if not at:
             fail(
-                f"you returned {found}, but training at batch size {found} stays finite "
-                f"(test accuracy {at.test_accuracy:.3f}).",
+                f"you returned {found}, but training at batch size {found} stays finite.",
                 "a size fails when train(data, batch_size=B).diverged is True; return the "
                 "failing end of your final bracket.",
             )
-        if below.diverged:
+        if below:
             fail(
                 f"you returned {found}, but {found - 1} fails too, so {found} is not a boundary.",
                 "stop only when fails - works == 1, and return `fails`.",
             )
-    ok(f"your search returns a batch size that fails while the one below it trains ({data.name}).")
+        fail(
+            f"{found} fails and {found - 1} trains, but no bisection between {works} and {fails} "
+            "lands there: the band is ragged, and a search that is not a bisection (a scan upwards, "
+            "say) finds other edges of it.",
+            "each round, try the midpoint (works + fails) // 2 and replace the end with the same "
+            "outcome.",
+        )
+    ok(f"your bisection lands on a boundary that bisection from this bracket can reach ({data.name}).")
 
 
 @exercise("(a)", ("first_loss",), stand_in="first_loss")
@@ -617,8 +659,9 @@ EPSILON_SEARCH_CANDIDATES = tuple(range(200, 501, 25))
 EPSILON_SEARCH_STEPS = 300
 # Different but equally valid ways to run the same training (sweep's stacked runs, another BLAS
 # build) can change the last bits and so a handful of the 1000 test predictions; a tolerance of
-# 10 test images keeps such an answer right. On the bundled sample the gaps are either below 0.01
-# or above 0.09, so this tolerance cannot turn a wrong batch size into a right one.
+# 10 test images keeps such an answer right. Lesson 05 measures every candidate's gap after the
+# exercise: on the bundled sample none lies within 0.03 of the threshold, so this tolerance cannot
+# turn a wrong batch size into a right one there.
 EPSILON_SEARCH_TOLERANCE = 0.01
 
 
@@ -1037,42 +1080,89 @@ def _diagnose(result) -> str:
     return "unclear"
 
 
-@exercise("(a)", ("my_diagnosis",))
-def check_diagnosis(my_diagnosis, *, hidden: bool = False) -> None:
-    """Check the diagnosis of :data:`CAPSTONE_SETUP`'s failure (one of :data:`DIAGNOSES`).
+EVIDENCE = ("smallest_loss_step", "limit_crossed_step")
+"""The measurements the diagnosis exercise asks for (the keys of ``my_evidence``)."""
 
-    The visible check only checks the form of the answer; the hidden one measures the run and
-    compares. Introduced in lesson 08.
+
+def _measured_evidence(**setup) -> dict:
+    """The evidence of :data:`EVIDENCE` for a run: the step of its smallest loss (NaN ignored) and
+    the first step whose largest logit gap exceeds float32's ``softmax_zero_gap``."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        trace = reference("diagnostics").trace_steps(reference("data").load_mnist("auto"), **setup)
+    limit = reference("model").float_limits(setup.get("dtype", "float32")).softmax_zero_gap
+    crossed = np.flatnonzero(trace.logit_gap > limit).tolist()
+    return {
+        "smallest_loss_step": int(np.nanargmin(trace.result.losses)),
+        "limit_crossed_step": crossed[0] if crossed else None,
+        "trace": trace,
+    }
+
+
+@exercise("(a)", ("my_diagnosis", "my_evidence"))
+def check_diagnosis(my_diagnosis, my_evidence, *, hidden: bool = False) -> None:
+    """Check the evidence (:data:`EVIDENCE`, measured on :data:`CAPSTONE_SETUP`'s run) and the
+    diagnosis of its failure (one of :data:`DIAGNOSES`).
+
+    Both checks measure the run; the visible one grades the evidence and only the form of the
+    diagnosis, the hidden one the diagnosis too. Introduced in lesson 08.
     """
     if type(my_diagnosis) is not str or str.__str__(my_diagnosis) not in DIAGNOSES:
         fail(
             f"my_diagnosis should be one of {', '.join(map(repr, DIAGNOSES))}, got {my_diagnosis!r}.",
             "copy one of the two strings exactly.",
         )
+    if type(my_evidence) is not dict or sorted(dict.keys(my_evidence)) != sorted(EVIDENCE):
+        fail(
+            f"my_evidence should be a dict with exactly the keys {', '.join(map(repr, EVIDENCE))}.",
+            "measure both steps on the colleague's run and put them in a dict.",
+        )
+    measured = _measured_evidence(**CAPSTONE_SETUP)
+    for key, hint in (
+        (
+            "smallest_loss_step",
+            "the step at which train(...).losses is smallest; np.argmin stops at the first NaN, "
+            "np.nanargmin skips them.",
+        ),
+        (
+            "limit_crossed_step",
+            "trace_steps(...).logit_gap is the largest gap of each step; find the first one above "
+            "float_limits().softmax_zero_gap.",
+        ),
+    ):
+        given = as_int(f'my_evidence["{key}"]', dict.__getitem__(my_evidence, key), hint=hint)
+        if given != measured[key]:
+            fail(f'my_evidence["{key}"] = {given} is not what the colleague\'s run shows.', hint)
     answer = str.__str__(my_diagnosis)
     if not hidden:
-        ok(f"{answer!r} is a valid diagnosis; the hidden test checks whether it is the right one.")
+        ok(
+            "your evidence is what the run shows; the hidden test checks whether your diagnosis "
+            "follows from it."
+        )
         return
-    data = reference("data").load_mnist("auto")
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        result = reference("training").train(data, **CAPSTONE_SETUP)
-    truth = _diagnose(result)
+    truth = _diagnose(measured["trace"].result)
     if answer != truth:
         fail(
             f"the colleague's run is not a case of {answer!r}.",
-            "look at when it went NaN and at what the loss did before: rising within a few steps, "
-            "or falling for hundreds of steps first?",
+            "read your evidence: did the loss climb from the start and the gap cross the limit "
+            "within a few steps, or did the loss fall for hundreds of steps first?",
         )
-    ok(f"right: {truth}.")
+    ok(f"right: {truth}, and the evidence shows it.")
+
+
+_CURES_LOG0 = ("stable",)  # the losses computed from the logits: no probability, no log(0)
 
 
 @exercise("(b)", ("my_fixed_setup",), stand_in_value="fixed_setup")
 def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
     """Check a repaired version of :data:`CAPSTONE_SETUP`: same batch size and optimizer, no NaN
-    in 1000 steps and a test accuracy of at least 0.88 (hidden: also with another seed).
+    in 1000 steps, the cause removed and a test accuracy of at least 0.88 (hidden: also with
+    another seed).
 
-    Introduced in lesson 08.
+    The cause is ``log(0)``, so a fix must compute the loss from the logits (``loss="stable"``). A
+    fix that keeps the naive loss (a smaller learning rate, float64) or hides the NaN (epsilon,
+    clipping) is rejected with what the run measured: its largest logit gap against the limit
+    where a probability becomes exactly 0. Introduced in lesson 08.
     """
     if type(my_fixed_setup) is not dict:
         fail(
@@ -1102,28 +1192,47 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         )
     arguments = {**CAPSTONE_SETUP, **{k: setup[k] for k in _FIXABLE if k in setup}}
     data = reference("data").load_mnist("auto")
-    training = reference("training")
     for seed in (1,) if hidden else (0,):
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            try:
-                result = training.train(data, seed=seed, **arguments)
-            except (TypeError, ValueError) as error:
-                fail(f"train() rejected my_fixed_setup: {error}", "use values train() accepts.")
+        try:
+            measured = _measured_evidence(seed=seed, **arguments)
+        except (TypeError, ValueError) as error:
+            fail(f"train() rejected my_fixed_setup: {error}", "use values train() accepts.")
+        result = measured["trace"].result
         if result.diverged:
             fail(
                 f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
                 f"step {result.first_nonfinite_step}).",
                 "which cause did you diagnose? Pick the fix that removes that cause.",
             )
+        loss = str(arguments.get("loss", "naive"))
+        if loss not in _CURES_LOG0:
+            gap = float(measured["trace"].logit_gap.max())
+            limit = reference("model").float_limits(str(arguments.get("dtype", "float32")))
+            if gap <= limit.softmax_zero_gap:
+                fail(
+                    f"your run stays finite, but only because its largest logit gap stayed at "
+                    f"{gap:.1f}, below the {limit.softmax_zero_gap:.2f} at which its softmax gives a "
+                    f"probability of exactly 0: the {loss} loss still takes the log of softmax(z), "
+                    "and a run that learns longer or faster reaches that limit again.",
+                    "that moves the cause, it does not remove it: compute the loss from the logits.",
+                )
+            fail(
+                f"your run stays finite, but its largest logit gap reached {gap:.1f}, past the "
+                f"{limit.softmax_zero_gap:.2f} at which probabilities are exactly 0: the {loss} loss "
+                "hides the log(0) and gives those examples no gradient (lesson 05).",
+                "that hides the cause, it does not remove it: compute the loss from the logits.",
+            )
         if result.test_accuracy < 0.88:
             fail(
                 f"with seed {seed} the fixed run stays finite but reaches only "
                 f"{result.test_accuracy:.3f} test accuracy (at least 0.88 needed).",
-                "a fix that hides the NaN is not enough if it stops the model from learning; "
+                "a fix that removes the NaN is not enough if it stops the model from learning; "
                 "check the learning rate for the loss and reduction you chose.",
             )
-    ok(f"fixed: no NaN and test accuracy {result.test_accuracy:.3f} with seed {seed} ({data.name}).")
+    ok(
+        f"fixed: the loss comes from the logits, no NaN and test accuracy {result.test_accuracy:.3f} "
+        f"with seed {seed} ({data.name})."
+    )
 
 
 # --- lesson 03: gradient scaling ---

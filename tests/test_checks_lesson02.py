@@ -5,13 +5,19 @@ import re
 import numpy as np
 import pytest
 
-from course_utils import check_failing_batch_size_search, check_first_loss, load_mnist, train
+from course_utils import (
+    bisection_answers,
+    check_failing_batch_size_search,
+    check_first_loss,
+    load_mnist,
+    train,
+)
 from course_utils.checks import CheckFailed
 
 
-def bisection(data, works, fails):
+def bisection(data, works, fails, round_up=False):
     while fails - works > 1:
-        middle = (works + fails) // 2
+        middle = (works + fails + round_up) // 2
         if train(data, batch_size=middle).diverged:
             fails = middle
         else:
@@ -47,6 +53,41 @@ def test_bisection_passes_and_prints_one_line(capfd):
     check_failing_batch_size_search(bisection)
     out, err = capfd.readouterr()
     assert out.startswith("✓") and err == ""
+
+
+def bisection_rounding_up(data, works, fails):
+    return bisection(data, works, fails, round_up=True)
+
+
+def scan_upwards(data, works, fails):
+    """A search that finds a boundary, but not by bisection: the first failing size above works."""
+    return next(b for b in range(works + 1, fails + 1) if train(data, batch_size=b).diverged)
+
+
+def test_bisection_answers_are_the_ends_of_both_roundings_and_each_is_a_boundary():
+    data = load_mnist("auto")
+    answers = bisection_answers(data, 100, 400)
+    assert bisection(data, 100, 400) in answers
+    assert bisection_rounding_up(data, 100, 400) in answers
+    for found in answers:
+        assert train(data, batch_size=found).diverged
+        assert not train(data, batch_size=found - 1).diverged
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_bisection_rounding_the_midpoint_up_passes_too(hidden, capfd):
+    check_failing_batch_size_search(bisection_rounding_up, hidden=hidden)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓") and err == ""
+
+
+def test_a_boundary_that_no_bisection_from_the_bracket_reaches_is_rejected(capfd):
+    data = load_mnist("auto")
+    found = scan_upwards(data, 100, 400)
+    assert found not in bisection_answers(data, 100, 400)  # the ragged band has several edges
+    with pytest.raises(CheckFailed, match=friendly("no bisection between 100 and 400")):
+        check_failing_batch_size_search(scan_upwards)
+    assert capfd.readouterr().err == ""
 
 
 def test_a_size_that_trains_is_rejected():

@@ -30,7 +30,7 @@ EXERCISES = {
     "check_stable_loss_and_gradient": ("2", (stub,), None),
     "check_adam_update": ("(a)", (stub,), "adam_update"),
     "check_survivors": ("(b)", (None,), "survivors"),
-    "check_diagnosis": ("(a)", (None,), None),
+    "check_diagnosis": ("(a)", (None, None), None),
     "check_fixed_setup": ("(b)", (None,), "fixed_setup"),
 }
 VALUE_STAND_INS = {"survivors", "fixed_setup"}  # computed by the stand-in function
