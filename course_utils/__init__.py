@@ -39,11 +39,14 @@ from .data import (
     read_idx,
 )
 from .diagnostics import (
+    GapCurves,
+    GradientTrace,
     StepTrace,
     batch_gradient_norm,
-    first_failing_batch_size,
     gradient_norm,
     logit_gap,
+    losses_by_gap,
+    trace_gradients,
     trace_steps,
 )
 from .fidelity import TENSORFLOW_RECORDS, tensorflow_record
@@ -90,24 +93,18 @@ from .plots import (
 from .spread import Spread, accuracy_spreads
 from .sweep import (
     failing_batch_sizes,
+    first_failing_batch_size,
+    fix_grid,
     phase_grid,
     run_configs,
     smallest_failing_batch_size,
     sweep,
 )
 from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, train
-from .variants import (
-    GapCurves,
-    GradientTrace,
-    clipped_loss_and_gradient,
-    losses_by_gap,
-    trace_gradients,
-)
 from .widgets import (
     epsilon_explorer,
     failure_explorer,
     fix_explorer,
-    fix_grid,
     gradient_scaling_explorer,
     logit_gap_explorer,
     mean_reduction_explorer,
@@ -165,7 +162,6 @@ __all__ = [
     "check_softmax",
     "check_stable_loss_and_gradient",
     "check_survivors",
-    "clipped_loss_and_gradient",
     "data_dir",
     "epsilon_explorer",
     "failure_explorer",

@@ -1,4 +1,5 @@
-"""Clipping as TensorFlow differentiated it, the per-step gradient trace, and the loss-by-gap curves."""
+"""Clipping as TensorFlow differentiated it (the core's ``loss="clipped"``), the per-step gradient
+trace, and the loss-by-gap curves (``course_utils.diagnostics``)."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,6 @@ from threadpoolctl import threadpool_limits
 
 from course_utils import (
     batch_indices,
-    clipped_loss_and_gradient,
     float_limits,
     load_mnist,
     loss_and_gradient,
@@ -21,6 +21,11 @@ from course_utils import (
 @pytest.fixture(scope="module")
 def data():
     return load_mnist("sample")
+
+
+def clipped_loss_and_gradient(logits, onehot, **options):
+    """``-sum(y * log(clip_by_value(p, epsilon, 1)))`` and its gradient, as lesson 05 computes it."""
+    return loss_and_gradient(logits, onehot, loss="clipped", **options)
 
 
 def batch(seed, size, spread, dtype=np.float64):
