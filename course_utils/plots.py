@@ -745,7 +745,7 @@ def plot_accuracy_and_loss_by_variant(
 # --- lesson 07: optimizers (the outcome tables and the two-panel run are also lesson 08's) ---
 
 
-def outcome_label(row) -> str:
+def _outcome_label(row) -> str:
     """One sweep row as a short cell text: the test accuracy, or ``NaN@k`` with the first bad step.
 
     Introduced in lesson 07.
@@ -762,7 +762,7 @@ def _outcome_grid(tables: dict, column: str):
     for i, table in enumerate(tables.values()):
         for row in table:
             j = columns.index(row[column].item())
-            labels[i, j] = outcome_label(row)
+            labels[i, j] = _outcome_label(row)
             accuracy[i, j] = np.nan if row["diverged"] else float(row["test_accuracy"])
     return columns, labels, accuracy
 
@@ -882,7 +882,7 @@ def plot_phase_diagrams(
     image = None
     for ax, (name, grid) in zip(axes, grids.items(), strict=True):
         accuracy = np.where(grid["diverged"], np.nan, grid["test_accuracy"])
-        labels = np.array([[outcome_label(row) for row in line] for line in grid], dtype=object)
+        labels = np.array([[_outcome_label(row) for row in line] for line in grid], dtype=object)
         image = _outcome_cells(ax, accuracy, labels, size=7)
         ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)
         ax.set_yticks(range(grid.shape[0]), [str(int(b)) for b in grid["batch_size"][:, 0]])
