@@ -457,14 +457,14 @@ def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = F
             warnings.simplefilter("ignore")
             at = training.train(data, batch_size=found)
             below = training.train(data, batch_size=found - 1)
-        if not at.diverged:
+        if not at.went_nonfinite:
             fail(
                 f"you returned {found}, but training at batch size {found} stays finite "
                 f"(test accuracy {at.test_accuracy:.3f}).",
-                "a size fails when train(data, batch_size=B).diverged is True; return the "
+                "a size fails when train(data, batch_size=B).went_nonfinite is True; return the "
                 "failing end of your final bracket.",
             )
-        if below.diverged:
+        if below.went_nonfinite:
             fail(
                 f"you returned {found}, but {found - 1} fails too, so {found} is not a boundary.",
                 "stop only when fails - works == 1, and return `fails`.",
@@ -993,14 +993,14 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
         table = reference("sweep").sweep(
             data, optimizer=list(optimizers.OPTIMIZERS), progress=False, **SURVIVAL_SETTING
         )
-    truth = {str(row["optimizer"]) for row in table if not row["diverged"]}
+    truth = {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
     missing, extra = truth - names, names - truth
     if missing or extra:
         fail(
             f"not quite: {len(extra)} of your names went NaN and {len(missing)} optimizer(s) that "
             "stayed finite are missing.",
             "measure it: sweep(data, optimizer=list(OPTIMIZERS), batch_size=100, learning_rate=0.1, "
-            'reduction="mean") and keep the names whose row has diverged == False.',
+            'reduction="mean") and keep the names whose row has went_nonfinite == False.',
         )
     ok(
         f"right: {', '.join(sorted(truth))} stay finite at learning rate 0.1 with reduce_mean ({data.name})."
@@ -1110,7 +1110,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
                 result = training.train(data, seed=seed, **arguments)
             except (TypeError, ValueError) as error:
                 fail(f"train() rejected my_fixed_setup: {error}", "use values train() accepts.")
-        if result.diverged:
+        if result.went_nonfinite:
             fail(
                 f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
                 f"step {result.first_nonfinite_step}).",
@@ -1224,7 +1224,7 @@ def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
                 steps=SCAN_STEPS,
                 progress=False,
             )
-            failing = table["batch_size"][table["diverged"]].tolist()
+            failing = table["batch_size"][table["went_nonfinite"]].tolist()
             if failing:
                 return failing[0]
     return None
@@ -1303,7 +1303,7 @@ def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = Fa
                 reduction="mean",
                 steps=BATCH_FREE_STEPS,
             )
-        if result.diverged:
+        if result.went_nonfinite:
             fail(
                 f"at B = {batch_size} with lr {lr:g} the run went non-finite at step "
                 f"{result.first_nonfinite_step}.",

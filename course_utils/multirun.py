@@ -116,7 +116,7 @@ def train_many(
     --------
     >>> from course_utils import TrainConfig, load_mnist
     >>> configs = [TrainConfig(batch_size=205, learning_rate=lr, steps=50) for lr in (0.01, 0.001)]
-    >>> [r.diverged for r in train_many(load_mnist(), configs)]
+    >>> [r.went_nonfinite for r in train_many(load_mnist(), configs)]
     [True, False]
 
     Introduced in lesson 02.

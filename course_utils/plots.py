@@ -4,7 +4,7 @@ Each function builds a new ``matplotlib.figure.Figure`` (not through pyplot, so 
 kept alive behind the learner's back) and returns it; a notebook shows it by leaving it as the last
 expression of a cell, and an explorer renders it to PNG. Conventions: labelled axes with units, a
 title that states the finding, the colour-blind-safe Okabe–Ito palette, log scales where values
-span decades, and diverged (NaN) runs drawn as explicit red crosses, never silently dropped.
+span decades, and runs that went NaN drawn as explicit red crosses, never silently dropped.
 
 Introduced in lesson 01.
 """
@@ -137,7 +137,7 @@ def plot_digits(images, labels, predictions, *, title: str | None = None) -> Fig
 def plot_weight_images(weights, *, title: str | None = None) -> Figure:
     """The ten columns of W as 28×28 maps: blue pixels vote for the class, red against.
 
-    Non-finite weights (a diverged run) are shown as a labelled empty panel.
+    Non-finite weights (a run that went NaN) are shown as a labelled empty panel.
     Introduced in lesson 01.
     """
     weights = np.asarray(weights, dtype=np.float64)
@@ -195,10 +195,10 @@ def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
 
 
 def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> Figure:
-    """Final test accuracy against batch size from a sweep table; diverged runs as red crosses at 0."""
+    """Final test accuracy against batch size from a sweep table; runs that went NaN: crosses at 0."""
     own_figure = ax is None
     figure, ax = new_figure() if own_figure else (ax.figure, ax)
-    finite = ~table["diverged"]
+    finite = ~table["went_nonfinite"]
     ax.plot(
         table["batch_size"][finite],
         table["test_accuracy"][finite],
@@ -228,7 +228,7 @@ def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
     """
     figure, ax = new_figure(8.0, 0.9 + 0.5 * len(tables))
     for row, table in enumerate(tables.values()):
-        colors = np.where(table["diverged"], NAN_MARKER["color"], COLORS[0])
+        colors = np.where(table["went_nonfinite"], NAN_MARKER["color"], COLORS[0])
         ax.bar(table["batch_size"], 0.8, bottom=row - 0.4, width=1.0, color=colors, linewidth=0)
     legend = [
         Patch(color=COLORS[0], label="trains to the end"),
@@ -241,7 +241,9 @@ def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
     return figure
 
 
-def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, title=None) -> Figure:
+def plot_largest_logit_gap(
+    batch_sizes, gaps, went_nonfinite, limits, *, ylim=None, title=None
+) -> Figure:
     """Largest logit gap ``max(z) - z_k`` seen in the first steps of each run, against batch size.
 
     ``limits`` is a ``FloatLimits``: past ``softmax_zero_gap`` TensorFlow's float32 softmax gives a
@@ -256,10 +258,10 @@ def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, ti
     if ylim is not None:
         gaps = np.clip(gaps, *ylim)
         ax.set_ylim(ylim[0] - 0.5, ylim[1] + 0.5)
-    diverged = np.asarray(diverged, dtype=bool)
+    nan = np.asarray(went_nonfinite, dtype=bool)
     ax.plot(batch_sizes, gaps, color=COLORS[7], lw=0.6, alpha=0.5)
-    ax.plot(batch_sizes[~diverged], gaps[~diverged], "o", ms=3, color=COLORS[0], label="trains")
-    ax.plot(batch_sizes[diverged], gaps[diverged], **{**NAN_MARKER, "markersize": 4}, label="goes NaN")
+    ax.plot(batch_sizes[~nan], gaps[~nan], "o", ms=3, color=COLORS[0], label="trains")
+    ax.plot(batch_sizes[nan], gaps[nan], **{**NAN_MARKER, "markersize": 4}, label="goes NaN")
     zero, ieee = limits.softmax_zero_gap, limits.reciprocal_overflow_gap
     ax.axhline(
         zero, color=COLORS[1], ls="--", label=f"TensorFlow's float32 softmax gives p = 0 ({zero:.2f})"
@@ -380,9 +382,9 @@ def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Fi
     """
     figure, ax = new_figure(8.0, 0.9 + 0.55 * len(tables))
     for row, table in enumerate(tables.values()):
-        sizes, diverged = table["batch_size"], table["diverged"]
-        ax.plot(sizes[~diverged], np.full((~diverged).sum(), row), "o", ms=4, color=COLORS[0])
-        ax.plot(sizes[diverged], np.full(diverged.sum(), row), **NAN_MARKER)
+        sizes, nan = table["batch_size"], table["went_nonfinite"]
+        ax.plot(sizes[~nan], np.full((~nan).sum(), row), "o", ms=4, color=COLORS[0])
+        ax.plot(sizes[nan], np.full(nan.sum(), row), **NAN_MARKER)
     ax.plot([], [], "o", ms=4, color=COLORS[0], label="trains")
     ax.plot([], [], **NAN_MARKER, label="goes NaN")
     _rows_of_tables(ax, tables, title or "Which batch sizes go NaN")
@@ -400,7 +402,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
     """
     own_figure = ax is None
     figure, ax = new_figure(7.6, 4.6) if own_figure else (ax.figure, ax)
-    finite = ~table["diverged"]
+    finite = ~table["went_nonfinite"]
     accuracy = table["test_accuracy"][finite]
     low, high = (float(accuracy.min()), float(accuracy.max())) if finite.any() else (0.0, 1.0)
     points = ax.scatter(
@@ -538,22 +540,27 @@ def plot_loss_vs_examples(
 
 
 def plot_accuracy_by_variant(
-    batch_sizes, accuracies: dict, *, diverged: dict | None = None, title: str | None = None, ax=None
+    batch_sizes,
+    accuracies: dict,
+    *,
+    went_nonfinite: dict | None = None,
+    title: str | None = None,
+    ax=None,
 ) -> Figure:
     """Final test accuracy against batch size (log axis), one line per loss variant.
 
-    ``accuracies`` maps a label (e.g. "epsilon, sum") to one accuracy per batch size; ``diverged``
+    ``accuracies`` maps a label (e.g. "epsilon, sum") to one accuracy per batch size; ``went_nonfinite``
     maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
     Introduced in lesson 05.
     """
     own_figure = ax is None
     figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
     sizes = np.asarray(batch_sizes)
-    diverged = diverged or {}
+    went_nonfinite = went_nonfinite or {}
     nan_label = "went NaN"
     for color, (label, values) in zip(COLORS, accuracies.items(), strict=False):
         values = np.asarray(values, dtype=float)
-        failed = np.asarray(diverged.get(label, np.zeros(len(sizes), bool)), dtype=bool)
+        failed = np.asarray(went_nonfinite.get(label, np.zeros(len(sizes), bool)), dtype=bool)
         shown = np.where(failed, np.nan, values)
         ax.plot(sizes, shown, "o-", ms=4, lw=1.4, color=color, label=label)
         if failed.any():
@@ -588,7 +595,7 @@ def plot_gradient_trace(
     left.plot(trace.accuracy_steps, trace.accuracy, color=COLORS[0], lw=1.4, label=result.config.loss)
     if stable_accuracy is not None:
         left.axhline(stable_accuracy, color=COLORS[2], ls="--", label="stable loss, final")
-    if result.diverged:
+    if result.went_nonfinite:
         left.plot([result.first_nonfinite_step + 1], [0], **NAN_MARKER, label="went NaN")
     left.set_ylim(-0.05, 1.0)
     left.set_xlabel("training step")
@@ -695,7 +702,7 @@ def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figu
             lw=1.0,
             label=f"{c.loss}, {c.reduction}, B={c.batch_size}, lr={c.learning_rate:g}",
         )
-        if result.diverged:
+        if result.went_nonfinite:
             ax.plot([result.first_nonfinite_step], [1.0], **NAN_MARKER)
     ax.set_yscale("log")
     ax.set_xlabel("training step")
@@ -711,20 +718,20 @@ def plot_accuracy_and_loss_by_variant(
     accuracies: dict,
     losses: dict,
     *,
-    diverged: dict | None = None,
+    went_nonfinite: dict | None = None,
     title: str | None = None,
 ) -> Figure:
     """Two panels against batch size: final test accuracy, and a late loss per example (log scale).
 
     ``accuracies`` and ``losses`` map a variant's label to one value per batch size (``losses`` may
-    hold fewer variants, e.g. only those that stay finite); ``diverged`` as in
+    hold fewer variants, e.g. only those that stay finite); ``went_nonfinite`` as in
     :func:`plot_accuracy_by_variant`.
     Introduced in lesson 06.
     """
     figure = Figure(figsize=(10.0, 3.8), layout="constrained")
     left, right = figure.subplots(1, 2)
     plot_accuracy_by_variant(
-        batch_sizes, accuracies, diverged=diverged, title="Final test accuracy", ax=left
+        batch_sizes, accuracies, went_nonfinite=went_nonfinite, title="Final test accuracy", ax=left
     )
     sizes = np.asarray(batch_sizes)
     colors = dict(zip(accuracies, COLORS, strict=False))
@@ -750,7 +757,7 @@ def _outcome_label(row) -> str:
 
     Introduced in lesson 07.
     """
-    if row["diverged"]:
+    if row["went_nonfinite"]:
         return f"NaN@{int(row['first_nonfinite_step'])}"
     return f"{float(row['test_accuracy']):.3f}"
 
@@ -763,7 +770,7 @@ def _outcome_grid(tables: dict, column: str):
         for row in table:
             j = columns.index(row[column].item())
             labels[i, j] = _outcome_label(row)
-            accuracy[i, j] = np.nan if row["diverged"] else float(row["test_accuracy"])
+            accuracy[i, j] = np.nan if row["went_nonfinite"] else float(row["test_accuracy"])
     return columns, labels, accuracy
 
 
@@ -842,7 +849,7 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
     result = trace.result
     per_example = _loss_per_example(result)
     left.plot(np.arange(len(per_example)), per_example, color=COLORS[0], lw=1)
-    if result.diverged:
+    if result.went_nonfinite:
         step = result.first_nonfinite_step
         before = per_example[: step + 1][np.isfinite(per_example[: step + 1])]
         left.plot(
@@ -881,7 +888,7 @@ def plot_phase_diagrams(
     axes = figure.subplots(1, count, squeeze=False)[0]
     image = None
     for ax, (name, grid) in zip(axes, grids.items(), strict=True):
-        accuracy = np.where(grid["diverged"], np.nan, grid["test_accuracy"])
+        accuracy = np.where(grid["went_nonfinite"], np.nan, grid["test_accuracy"])
         labels = np.array([[_outcome_label(row) for row in line] for line in grid], dtype=object)
         image = _outcome_cells(ax, accuracy, labels, size=7)
         ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)

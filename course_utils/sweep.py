@@ -61,7 +61,7 @@ def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
     settings = [_column(f.name, f.type, f.metadata.get("choices")) for f in fields(config_type)]
     outcome = [
         ("test_accuracy", np.float64),
-        ("diverged", np.bool_),
+        ("went_nonfinite", np.bool_),
         ("first_nonfinite_step", np.int64),
         _column("first_nonfinite", "str", STAGES),
         ("final_loss", np.float64),
@@ -69,9 +69,9 @@ def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
     return np.dtype(settings + outcome)
 
 
-# Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``diverged``,
+# Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``went_nonfinite``,
 # ``first_nonfinite_step`` (-1 for runs that stayed finite), ``first_nonfinite`` ("" for them) and
-# ``final_loss`` (the loss of the last step; NaN for diverged runs).
+# ``final_loss`` (the loss of the last step; NaN for runs that went non-finite).
 SWEEP_DTYPE = _sweep_dtype()
 CONFIG_FIELDS = SETTINGS  # the setting columns, in TrainConfig's order
 
@@ -211,7 +211,7 @@ optimizer, summation
     --------
     >>> from course_utils import load_mnist
     >>> table = sweep(load_mnist(), batch_size=[100, 2000], steps=20, cache=False)
-    >>> table["diverged"].tolist()
+    >>> table["went_nonfinite"].tolist()
     [False, True]
     """
     arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
@@ -266,11 +266,11 @@ def run_configs(
 
 def failing_batch_sizes(table: np.ndarray) -> list[int]:
     """Batch sizes whose run went non-finite, ascending (one configuration per batch size)."""
-    return sorted(int(b) for b in np.unique(table["batch_size"][table["diverged"]]))
+    return sorted(int(b) for b in np.unique(table["batch_size"][table["went_nonfinite"]]))
 
 
 def smallest_failing_batch_size(table: np.ndarray) -> int | None:
-    """The smallest batch size in ``table`` whose run diverged, or None if none did."""
+    """The smallest batch size in ``table`` whose run went non-finite, or None if none did."""
     failing = failing_batch_sizes(table)
     return failing[0] if failing else None
 
@@ -328,8 +328,8 @@ def first_failing_batch_size(
             tables.append(table)
             if bar is not None:
                 bar.update(len(table))
-            if table["diverged"].any():
-                found = int(table["batch_size"][table["diverged"]][0])
+            if table["went_nonfinite"].any():
+                found = int(table["batch_size"][table["went_nonfinite"]][0])
                 break
     finally:
         if bar is not None:
@@ -345,7 +345,7 @@ def phase_grid(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrange a two-axis sweep as a grid: (row values, column values, grid of ``value``).
 
-    Diverged runs are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
+    Runs that went non-finite are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
     so a plot can mark them explicitly.
     """
     row_values = np.unique(table[rows])
@@ -354,8 +354,8 @@ def phase_grid(
     for record in table:
         i = np.searchsorted(row_values, record[rows])
         j = np.searchsorted(column_values, record[columns])
-        diverged = record["diverged"] and value in ("test_accuracy", "final_loss")
-        grid[i, j] = np.nan if diverged else record[value]
+        nan = record["went_nonfinite"] and value in ("test_accuracy", "final_loss")
+        grid[i, j] = np.nan if nan else record[value]
     return row_values, column_values, grid
 
 

@@ -102,8 +102,12 @@ class TrainResult:
     data_name: str = ""
 
     @property
-    def diverged(self) -> bool:
-        """True if some value became NaN or infinite during training."""
+    def went_nonfinite(self) -> bool:
+        """True if some value became NaN or infinite during training.
+
+        Not "diverged": an overshooting run diverges, but a run that was learning can also go NaN
+        from ``0 * log(0)`` once a probability underflows to 0 (lesson 08 tells the two apart).
+        """
         return self.first_nonfinite_step is not None
 
     def __repr__(self) -> str:

@@ -128,7 +128,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
         result = cached_train(steps, batch_size, learning_rate)
         outcome = (
             f"test accuracy <b>{result.test_accuracy:.3f}</b>"
-            if not result.diverged
+            if not result.went_nonfinite
             else f"<b>went NaN</b> at step {result.first_nonfinite_step} "
             f"(test accuracy {result.test_accuracy:.3f})"
         )
@@ -193,7 +193,7 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
 
     def render(batch_size, learning_rate, loss, reduction, dtype):
         result = cached_train(batch_size, learning_rate, loss, reduction, dtype)
-        if result.diverged:
+        if result.went_nonfinite:
             verdict = (
                 f"first non-finite value: <b>{result.first_nonfinite}</b> at step "
                 f"<b>{result.first_nonfinite_step}</b>"
@@ -333,7 +333,7 @@ def mean_reduction_explorer(
         tutorial = cached_train(100, "sum")
         lr = TUTORIAL_LEARNING_RATES[reduction]
         steps = result.config.steps
-        if result.diverged:
+        if result.went_nonfinite:
             k = result.first_nonfinite_step
             verdict = f"<b>went NaN</b> at step {k} (after {k * batch_size:,} examples)"
             headline = f"NaN after {k * batch_size:,} examples"
@@ -404,7 +404,7 @@ def epsilon_explorer(
         stable = cached_stable(batch_size)
         result = trace.result
         setting = f"ε = {epsilon:.0e}, B = {batch_size}, {steps} steps"
-        if result.diverged:
+        if result.went_nonfinite:
             text = (
                 f"{setting}: <b>went NaN</b> at step {result.first_nonfinite_step} "
                 f"({result.first_nonfinite}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
@@ -523,7 +523,7 @@ def optimizer_explorer(
         trace = cached_run(optimizer, batch_size, learning_rate, loss, reduction)
         result = trace.result
         reached = float(np.max(trace.logit_gap))
-        if result.diverged:
+        if result.went_nonfinite:
             verdict = (
                 f"<b>went NaN</b>: first non-finite {result.first_nonfinite} at step "
                 f"<b>{result.first_nonfinite_step}</b>"
@@ -592,11 +592,11 @@ def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fi
             for row in grid[:, list(factors).index(1.0)]:
                 outcome = (
                     f"NaN at step {int(row['first_nonfinite_step'])}"
-                    if row["diverged"]
+                    if row["went_nonfinite"]
                     else f"{float(row['test_accuracy']):.3f}"
                 )
                 cells.append(f"B={int(row['batch_size'])}: {outcome}")
-        finite = int((~grid["diverged"]).sum())
+        finite = int((~grid["went_nonfinite"]).sum())
         figure = plot_phase_diagrams(
             {fix: grid},
             labels,

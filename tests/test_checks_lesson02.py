@@ -12,7 +12,7 @@ from course_utils.checks import CheckFailed
 def bisection(data, works, fails):
     while fails - works > 1:
         middle = (works + fails) // 2
-        if train(data, batch_size=middle).diverged:
+        if train(data, batch_size=middle).went_nonfinite:
             fails = middle
         else:
             works = middle
