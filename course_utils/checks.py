@@ -593,28 +593,18 @@ PREDICTION_TOLERANCE = 0.2
 def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
     """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
 
-    Introduced in lesson 03.
+    The scan is the course's own ascending scan, ``first_failing_batch_size``, from a fresh copy
+    of ``course_utils.sweep`` (:func:`reference`). Introduced in lesson 03.
     """
     data = reference("data").load_mnist("auto")
-    reference("model")
-    reference("training")
-    sweeps = reference("sweep")
     start = math.ceil(1.0 / learning_rate)
     stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        for first in range(start, stop, 16):
-            table = sweeps.sweep(
-                data,
-                batch_size=list(range(first, min(first + 16, stop))),
-                learning_rate=learning_rate,
-                steps=SCAN_STEPS,
-                progress=False,
-            )
-            failing = table["batch_size"][table["went_nonfinite"]].tolist()
-            if failing:
-                return failing[0]
-    return None
+        found, _ = reference("sweep").first_failing_batch_size(
+            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+        )
+    return found
 
 
 @exercise("(b)", ("predict_smallest_failing_batch_size",))
