@@ -36,8 +36,8 @@ from .training import (
     STAGES,
     TrainConfig,
     TrainResult,
-    check_batch_fits,
-    check_positive_int,
+    require_batch_fits,
+    require_positive_int,
 )
 
 # The type of a sweep column for each type of setting (strings: sized by their choices).
@@ -238,9 +238,9 @@ def run_configs(
     """
     configs = list(configs)
     for config in configs:  # all bad input reported before any work is done
-        check_batch_fits(config.batch_size, len(data.train_labels))
+        require_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
-        check_positive_int("workers", workers)
+        require_positive_int("workers", workers)
     store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
     table = np.zeros(len(configs), dtype=SWEEP_DTYPE)
     todo = []

@@ -150,6 +150,19 @@ def test_public_names_sit_in_the_group_of_the_lesson_that_first_imports_them():
     assert not problems, "\n".join(problems)
 
 
+def test_only_the_exercise_checks_are_named_check():
+    """``check_…`` names an exercise check (lessons and hidden tests call them, from checks.py);
+    the package's argument validators are named ``require_…``."""
+    misnamed = [
+        f"{path.name}: {node.name}"
+        for path in sorted((ROOT / "course_utils").glob("*.py"))
+        if path.name != "checks.py"
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")
+    ]
+    assert not misnamed, f"validators named like exercise checks (call them require_…): {misnamed}"
+
+
 def test_bundled_sample_matches_its_recorded_hash():
     assert hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest() == SAMPLE_SHA256
 
