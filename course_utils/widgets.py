@@ -54,6 +54,13 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def _choice_slider(description: str, options, value) -> widgets.SelectionSlider:
+    """A slider over ``options`` that re-renders only when released, like every control here."""
+    return widgets.SelectionSlider(
+        options=options, value=value, description=description, continuous_update=False
+    )
+
+
 class Explorer:
     """Controls, a figure and a summary line; the figure and summary follow the controls.
 
@@ -143,12 +150,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
         )
 
     controls = {
-        "steps": widgets.SelectionSlider(
-            options=[1, 3, 10, 30, 100, 300, 1000],
-            value=steps,
-            description="steps",
-            continuous_update=False,
-        ),
+        "steps": _choice_slider("steps", [1, 3, 10, 30, 100, 300, 1000], steps),
         "batch_size": widgets.IntSlider(
             value=batch_size,
             min=10,
@@ -157,12 +159,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.001, 0.003, 0.01, 0.03],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
-        ),
+        "learning_rate": _choice_slider("learning rate", [0.001, 0.003, 0.01, 0.03], learning_rate),
     }
     explorer = Explorer(controls, render, title=f"The tutorial's weights ({data.name})")
     explorer.cached_train = cached_train
@@ -218,11 +215,8 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
+        "learning_rate": _choice_slider(
+            "learning rate", [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05], learning_rate
         ),
         "loss": widgets.Dropdown(options=LOSSES, value="naive", description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value="sum", description="reduction"),
@@ -285,11 +279,8 @@ def gradient_scaling_explorer(
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
+        "learning_rate": _choice_slider(
+            "learning rate", [0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05], learning_rate
         ),
         "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
     }
@@ -354,12 +345,7 @@ def mean_reduction_explorer(
         return figure, text
 
     controls = {
-        "batch_size": widgets.SelectionSlider(
-            options=[50, 100, 200, 500, 1000, 2000, 4000],
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
+        "batch_size": _choice_slider("batch size", [50, 100, 200, 500, 1000, 2000, 4000], batch_size),
         "reduction": widgets.ToggleButtons(
             options=REDUCTIONS, value=reduction, description="reduction"
         ),
@@ -432,12 +418,7 @@ def epsilon_explorer(
             readout_format=".0e",
             continuous_update=False,
         ),
-        "batch_size": widgets.SelectionSlider(
-            options=list(batch_sizes),
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
+        "batch_size": _choice_slider("batch size", list(batch_sizes), batch_size),
     }
     explorer = Explorer(controls, render, title=f"What log(p + ε) does to training ({data.name})")
     explorer.cached_trace = cached_trace
@@ -548,17 +529,9 @@ def optimizer_explorer(
         "optimizer": widgets.Dropdown(
             options=list(OPTIMIZERS), value=optimizer, description="optimizer"
         ),
-        "batch_size": widgets.SelectionSlider(
-            options=[50, 100, 205, 400, 1000, 2000],
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
+        "batch_size": _choice_slider("batch size", [50, 100, 205, 400, 1000, 2000], batch_size),
+        "learning_rate": _choice_slider(
+            "learning rate", [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], learning_rate
         ),
         "loss": widgets.Dropdown(options=LOSSES, value=loss, description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value=reduction, description="reduction"),
