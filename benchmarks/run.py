@@ -156,7 +156,7 @@ def phase_diagram(data, repeat: int, steps: int, sizes: tuple[int, int]) -> None
     workers = default_workers()
     note = (
         f"B {batch_sizes[0]}..{batch_sizes[-1]} x lr {learning_rates[0]:g}..{learning_rates[-1]:g} "
-        f"(geometric), {steps} steps, {int(table['diverged'].sum())} of {len(table)} runs diverge, "
+        f"(geometric), {steps} steps, {int(table['went_nonfinite'].sum())} of {len(table)} runs go non-finite, "
         f"{workers} worker processes"
     )
     report(f"phase_diagram_{rows}x{columns}", medians, note, cpu=False)
@@ -174,7 +174,7 @@ def products_only_bound(table: np.ndarray, loop_seconds: float, workers: int) ->
     with threadpool_limits(limits=1, user_api="blas"):
         seconds = measure({"product": lambda: x @ wide}, 200)["product"][0]
     rate = 1000 * 784 * 120 / seconds  # multiply-adds per second
-    steps = np.where(table["diverged"], table["first_nonfinite_step"] + 1, table["steps"])
+    steps = np.where(table["went_nonfinite"], table["first_nonfinite_step"] + 1, table["steps"])
     multiply_adds = float((table["batch_size"] * steps).sum()) * 2 * 784 * 10
     bound = multiply_adds / rate / workers
     print(

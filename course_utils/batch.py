@@ -39,7 +39,7 @@ from traitlets.config import Configurable
 from . import containment
 from .containment import Limits
 from .grading import StudentResult, _read_result, ensure_assignment
-from .training import check_positive_int
+from .training import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
 TOOL_FILES_IN_HOME = {".ipython", ".cache", ".config", ".local", ".jupyter-runtime", ".matplotlib"}
@@ -77,7 +77,7 @@ def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]
     """
     configured = ClassGrading(config=config)
     jobs = configured.jobs if jobs is None else jobs
-    jobs = default_jobs() if jobs == 0 else check_positive_int("jobs", jobs)
+    jobs = default_jobs() if jobs == 0 else require_positive_int("jobs", jobs)
     values = {f.name: getattr(configured, f.name) for f in dataclasses.fields(Limits)}
     values.update({name: value for name, value in limits.items() if value is not None})
     unknown = set(values) - {f.name for f in dataclasses.fields(Limits)}

@@ -186,6 +186,13 @@ def as_float(name: str, value, *, hint: str = "return a plain number.") -> float
     return float(value)
 
 
+def as_int(name: str, value, *, hint: str = "return a whole number.") -> int:
+    """``value`` as a Python int, accepting Python and numpy integers only (exact types)."""
+    if type(value) not in (int, np.int64, np.int32, np.intp):
+        fail(f"{name} should be a whole number, got {type(value).__name__}.", hint)
+    return int(value)
+
+
 def assert_array_close(name, got, expected, *, rtol=1e-5, atol=1e-7, dtype=None, hint="") -> None:
     """Check type, shape, dtype, finiteness and values of an array answer, element by element.
 
@@ -421,13 +428,6 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
 # --- lesson 02: the failure ---
 
 
-def as_int(name: str, value, *, hint: str = "return a whole number.") -> int:
-    """``value`` as a Python int, accepting Python and numpy integers only (exact types)."""
-    if type(value) not in (int, np.int64, np.int32, np.intp):
-        fail(f"{name} should be a whole number, got {type(value).__name__}.", hint)
-    return int(value)
-
-
 def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> set[int]:
     """Every batch size a correct bisection between ``works`` and ``fails`` can return.
 
@@ -439,19 +439,21 @@ def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> s
     lets it reuse runs cached on disk). Introduced in lesson 02.
     """
     sweeps = reference("sweep")
-    diverged: dict[int, bool] = {}
+    nonfinite: dict[int, bool] = {}
     brackets, answers = {(int(works), int(fails))}, set()
     while brackets:
-        middles = {m for w, f in brackets for m in ((w + f) // 2, (w + f + 1) // 2)} - set(diverged)
+        middles = {m for w, f in brackets for m in ((w + f) // 2, (w + f + 1) // 2)} - set(nonfinite)
         if middles:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 table = sweeps.sweep(data, batch_size=sorted(middles), progress=False, cache=cached)
-            diverged.update(zip(table["batch_size"].tolist(), table["diverged"].tolist(), strict=True))
+            nonfinite.update(
+                zip(table["batch_size"].tolist(), table["went_nonfinite"].tolist(), strict=True)
+            )
         narrower = set()
         for w, f in brackets:
             for m in {(w + f) // 2, (w + f + 1) // 2}:
-                narrower.add((w, m) if diverged[m] else (m, f))
+                narrower.add((w, m) if nonfinite[m] else (m, f))
         answers |= {f for w, f in narrower if f - w <= 1}
         brackets = {(w, f) for w, f in narrower if f - w > 1}
     return answers
@@ -492,11 +494,11 @@ def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = F
             table = reference("sweep").sweep(
                 data, batch_size=[found - 1, found], progress=False, cache=not hidden
             )
-        below, at = (bool(d) for d in table["diverged"].tolist())
+        below, at = (bool(d) for d in table["went_nonfinite"].tolist())
         if not at:
             fail(
                 f"you returned {found}, but training at batch size {found} stays finite.",
-                "a size fails when train(data, batch_size=B).diverged is True; return the "
+                "a size fails when train(data, batch_size=B).went_nonfinite is True; return the "
                 "failing end of your final bracket.",
             )
         if below:
@@ -553,6 +555,222 @@ def check_first_loss(first_loss, *, hidden: bool = False) -> None:
                 "the loss of one example is -log(0.1).",
             )
     ok("first_loss(B) equals the first loss train() records: B·ln 10, in float32.")
+
+
+# --- lesson 03: gradient scaling ---
+
+
+def _gradient_norm_cases(hidden: bool):
+    """(images, onehot, weights, bias) batches: zero weights, then weights that have trained."""
+    data = reference("data").load_sample()
+    training = reference("training")
+    dtype = np.float64 if hidden else np.float32
+    sizes = (37, 300) if hidden else (100, 205)
+    trained = training.train(data, steps=7 if hidden else 3, dtype=np.dtype(dtype).name)
+    cases = []
+    for size, (weights, bias) in zip(
+        sizes,
+        [(np.zeros((784, 10), dtype), np.zeros(10, dtype)), (trained.weights, trained.bias)],
+        strict=True,
+    ):
+        start = 1000 if hidden else 0
+        images = data.train_images[start : start + size].astype(dtype)
+        onehot = np.eye(10, dtype=dtype)[data.train_labels[start : start + size]]
+        cases.append((images, onehot, np.array(weights, dtype), np.array(bias, dtype)))
+    return cases
+
+
+def _summed_gradient_norms(images, onehot, weights, bias) -> tuple[float, float, int]:
+    """(norm of the whole summed gradient, norm of its weight part, batch size), in float64."""
+    model = reference("model")
+    x = images.astype(np.float64)
+    logits = x @ weights.astype(np.float64) + bias.astype(np.float64)
+    grad_logits = model.loss_and_gradient(logits, onehot.astype(np.float64), loss="stable").grad_logits
+    grad_w, grad_b = x.T @ grad_logits, grad_logits.sum(axis=0)
+    weight_part = float(np.sqrt((grad_w * grad_w).sum()))
+    return float(np.sqrt(weight_part**2 + (grad_b * grad_b).sum())), weight_part, len(x)
+
+
+@exercise("(a)", ("my_gradient_norm",))
+def check_gradient_norm(my_gradient_norm, *, hidden: bool = False) -> None:
+    """Check ``my_gradient_norm(images, onehot, weights, bias)``: the norm of the summed gradient.
+
+    The expected value is ``sqrt(|dL/dW|^2 + |dL/db|^2)`` for the tutorial's summed cross-entropy
+    (finite here, so the naive and the fused gradient agree), computed in float64.
+    Introduced in lesson 03.
+    """
+    for images, onehot, weights, bias in _gradient_norm_cases(hidden):
+        got = as_float(
+            "my_gradient_norm(images, onehot, weights, bias)",
+            call_quietly(my_gradient_norm, images.copy(), onehot.copy(), weights.copy(), bias.copy()),
+            hint="return one number, e.g. float(np.sqrt(...)).",
+        )
+        expected, weight_part, batch = _summed_gradient_norms(images, onehot, weights, bias)
+        near = [abs(got - value) <= 1e-4 * abs(value) for value in (expected / batch, weight_part)]
+        if near[0]:
+            fail(
+                f"you returned {got!r}, the norm of the *mean* gradient; the summed loss's is "
+                f"{expected!r} ({batch} times larger).",
+                "the tutorial's loss is reduce_sum: add the gradients of the examples, do not average.",
+            )
+        if near[1]:
+            fail(
+                f"you returned {got!r}, the norm of dL/dW alone.",
+                "include the bias: sqrt(sum(dW**2) + sum(db**2)), with db = (p - y).sum(axis=0).",
+            )
+        if not abs(got - expected) <= 1e-4 * abs(expected):
+            fail(
+                f"my_gradient_norm returned {got!r} for a batch of {batch}, expected {expected!r}.",
+                "dL/dz = p - y (one row per example), dL/dW = images.T @ (p - y), "
+                "dL/db = (p - y).sum(axis=0); p = softmax(images @ weights + bias).",
+            )
+    ok("my_gradient_norm gives the norm of the summed gradient, weights and bias together.")
+
+
+# Scans of the exercise "predict the smallest failing batch size" (lesson 03): each size trains
+# SCAN_STEPS steps (every failure measured in the lesson came within its first dozen steps), from
+# the size where lr·B = 1 upward (every product lr·B* measured in the lesson is above 1.6).
+SCAN_STEPS = 20
+PREDICTION_TOLERANCE = 0.2
+
+
+def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
+    """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
+
+    The scan is the course's own ascending scan, ``first_failing_batch_size``, from a fresh copy
+    of ``course_utils.sweep`` (:func:`reference`). Introduced in lesson 03.
+    """
+    data = reference("data").load_mnist("auto")
+    start = math.ceil(1.0 / learning_rate)
+    stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        found, _ = reference("sweep").first_failing_batch_size(
+            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+        )
+    return found
+
+
+@exercise("(b)", ("predict_smallest_failing_batch_size",))
+def check_failing_batch_size_prediction(predict, *, hidden: bool = False) -> None:
+    """Check ``predict(learning_rate)`` against a measured scan, within ±20 %.
+
+    Introduced in lesson 03.
+    """
+    rates = (0.012, 0.025) if hidden else (0.007,)
+    for learning_rate in rates:
+        guess = as_int(
+            f"predict_smallest_failing_batch_size({learning_rate})",
+            call_quietly(predict, learning_rate),
+            hint="return a whole number, e.g. int(round(c / learning_rate)).",
+        )
+        truth = measured_smallest_failing_batch_size(learning_rate)
+        if truth is None:  # pragma: no cover - would mean the model changed
+            fail(f"no batch size failed at learning rate {learning_rate}.", "tell the course authors.")
+        if not abs(guess - truth) <= PREDICTION_TOLERANCE * truth:
+            direction = "small" if guess < truth else "large"
+            fail(
+                f"at learning rate {learning_rate} you predicted {guess}; the scan measured "
+                f"{truth}, so your prediction is {abs(guess - truth) / truth:.0%} too {direction} "
+                f"(±{PREDICTION_TOLERANCE:.0%} accepted).",
+                "use the products lr·B* measured in the lesson: B* ≈ c / lr. A prediction that does "
+                "not change with the learning rate cannot be right at every rate.",
+            )
+        ok(
+            f"learning rate {learning_rate}: you predicted {guess}, the scan measured {truth} "
+            f"({(guess - truth) / truth:+.0%})."
+        )
+
+
+# --- lesson 04: mean reduction ---
+
+BATCH_FREE_STEPS = 300
+BATCH_FREE_ACCURACY = 0.85
+
+
+@exercise("(b)", ("MY_REDUCTION", "MY_LEARNING_RATE"))
+def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = False) -> None:
+    """Check a (reduction, learning rate) pair that trains well at a small and a large batch size.
+
+    Trains ``BATCH_FREE_STEPS`` steps at B = 100 and B = 2000 (hidden: 50 and 1000) with the naive
+    float32 loss and requires no NaN and a test accuracy of at least ``BATCH_FREE_ACCURACY``.
+    Introduced in lesson 04.
+    """
+    if type(reduction) is not str or reduction not in ("sum", "mean"):
+        fail(
+            f"MY_REDUCTION should be the string 'sum' or 'mean', got {reduction!r}.",
+            "write MY_REDUCTION = 'mean'.",
+        )
+    if reduction != "mean":
+        fail(
+            "this exercise asks you to switch the reduction: MY_REDUCTION is still 'sum'.",
+            "with 'sum' the step grows with B; set MY_REDUCTION = 'mean'.",
+        )
+    lr = as_float(
+        "MY_LEARNING_RATE", learning_rate, hint="write a number, e.g. MY_LEARNING_RATE = 0.3."
+    )
+    if not 0 < lr < 1e6:
+        fail(f"MY_LEARNING_RATE = {lr!r} is not a usable learning rate.", "choose a positive number.")
+    data = reference("data").load_mnist("auto")
+    reference("model")
+    training = reference("training")
+    for batch_size in (50, 1000) if hidden else (100, 2000):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            result = training.train(
+                data,
+                batch_size=batch_size,
+                learning_rate=lr,
+                reduction="mean",
+                steps=BATCH_FREE_STEPS,
+            )
+        if result.went_nonfinite:
+            fail(
+                f"at B = {batch_size} with lr {lr:g} the run went non-finite at step "
+                f"{result.first_nonfinite_step}.",
+                "the learning rate is too large: a mean-reduction step of lr times the mean gradient "
+                "still overshoots when lr is large; the tutorial's own step per example is 1.0.",
+            )
+        if result.test_accuracy < BATCH_FREE_ACCURACY:
+            fail(
+                f"at B = {batch_size} with lr {lr:g} the test accuracy after {BATCH_FREE_STEPS} "
+                f"steps is {result.test_accuracy:.3f}, below {BATCH_FREE_ACCURACY}.",
+                "the learning rate is too small to learn in that many steps; try values near 1.",
+            )
+    ok(
+        f"mean reduction with lr {lr:g} trains without NaN and above {BATCH_FREE_ACCURACY} "
+        f"accuracy at both batch sizes ({data.name})."
+    )
+
+
+@exercise("(a)", ("lr_mean_from_sum",))
+def check_lr_mean_from_sum(lr_mean_from_sum, *, hidden: bool = False) -> None:
+    """Check ``lr_mean_from_sum(lr_sum, batch_size)``: the mean-reduction learning rate with the
+    same updates as summed-loss training at ``lr_sum``.
+
+    Introduced in lesson 04.
+    """
+    cases = [(0.0003, 4000), (0.02, 1), (0.005, 333)] if hidden else [(0.01, 100), (0.01, 205)]
+    for lr_sum, batch_size in cases:
+        got = as_float(
+            f"lr_mean_from_sum({lr_sum}, {batch_size})",
+            call_quietly(lr_mean_from_sum, lr_sum, batch_size),
+            hint="return a number.",
+        )
+        expected = lr_sum * batch_size
+        if batch_size > 1 and abs(got - lr_sum / batch_size) <= 1e-9 * (lr_sum / batch_size):
+            fail(
+                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r} = lr_sum / B: the "
+                "conversion the wrong way round.",
+                "a mean gradient is B times smaller than the sum, so its learning rate must be B "
+                "times larger to make the same step.",
+            )
+        if not abs(got - expected) <= 1e-9 * expected:
+            fail(
+                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r}, expected {expected!r}.",
+                "lr_sum · sum of gradients = lr_mean · (sum of gradients / B): solve for lr_mean.",
+            )
+    ok("lr_mean_from_sum turns a summed-loss learning rate into the equivalent mean-loss one.")
 
 
 # --- lesson 05: epsilon ---
@@ -1036,14 +1254,14 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
         table = reference("sweep").sweep(
             data, optimizer=list(optimizers.OPTIMIZERS), progress=False, **SURVIVAL_SETTING
         )
-    truth = {str(row["optimizer"]) for row in table if not row["diverged"]}
+    truth = {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
     missing, extra = truth - names, names - truth
     if missing or extra:
         fail(
             f"not quite: {len(extra)} of your names went NaN and {len(missing)} optimizer(s) that "
             "stayed finite are missing.",
             "measure it: sweep(data, optimizer=list(OPTIMIZERS), batch_size=100, learning_rate=0.1, "
-            'reduction="mean") and keep the names whose row has diverged == False.',
+            'reduction="mean") and keep the names whose row has went_nonfinite == False.',
         )
     ok(
         f"right: {', '.join(sorted(truth))} stay finite at learning rate 0.1 with reduce_mean ({data.name})."
@@ -1198,7 +1416,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         except (TypeError, ValueError) as error:
             fail(f"train() rejected my_fixed_setup: {error}", "use values train() accepts.")
         result = measured["trace"].result
-        if result.diverged:
+        if result.went_nonfinite:
             fail(
                 f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
                 f"step {result.first_nonfinite_step}).",
@@ -1233,229 +1451,3 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         f"fixed: the loss comes from the logits, no NaN and test accuracy {result.test_accuracy:.3f} "
         f"with seed {seed} ({data.name})."
     )
-
-
-# --- lesson 03: gradient scaling ---
-
-
-def _gradient_norm_cases(hidden: bool):
-    """(images, onehot, weights, bias) batches: zero weights, then weights that have trained."""
-    data = reference("data").load_sample()
-    training = reference("training")
-    dtype = np.float64 if hidden else np.float32
-    sizes = (37, 300) if hidden else (100, 205)
-    trained = training.train(data, steps=7 if hidden else 3, dtype=np.dtype(dtype).name)
-    cases = []
-    for size, (weights, bias) in zip(
-        sizes,
-        [(np.zeros((784, 10), dtype), np.zeros(10, dtype)), (trained.weights, trained.bias)],
-        strict=True,
-    ):
-        start = 1000 if hidden else 0
-        images = data.train_images[start : start + size].astype(dtype)
-        onehot = np.eye(10, dtype=dtype)[data.train_labels[start : start + size]]
-        cases.append((images, onehot, np.array(weights, dtype), np.array(bias, dtype)))
-    return cases
-
-
-def _summed_gradient_norms(images, onehot, weights, bias) -> tuple[float, float, int]:
-    """(norm of the whole summed gradient, norm of its weight part, batch size), in float64."""
-    model = reference("model")
-    x = images.astype(np.float64)
-    logits = x @ weights.astype(np.float64) + bias.astype(np.float64)
-    grad_logits = model.loss_and_gradient(logits, onehot.astype(np.float64), loss="stable").grad_logits
-    grad_w, grad_b = x.T @ grad_logits, grad_logits.sum(axis=0)
-    weight_part = float(np.sqrt((grad_w * grad_w).sum()))
-    return float(np.sqrt(weight_part**2 + (grad_b * grad_b).sum())), weight_part, len(x)
-
-
-@exercise("(a)", ("my_gradient_norm",))
-def check_gradient_norm(my_gradient_norm, *, hidden: bool = False) -> None:
-    """Check ``my_gradient_norm(images, onehot, weights, bias)``: the norm of the summed gradient.
-
-    The expected value is ``sqrt(|dL/dW|^2 + |dL/db|^2)`` for the tutorial's summed cross-entropy
-    (finite here, so the naive and the fused gradient agree), computed in float64.
-    Introduced in lesson 03.
-    """
-    for images, onehot, weights, bias in _gradient_norm_cases(hidden):
-        got = as_float(
-            "my_gradient_norm(images, onehot, weights, bias)",
-            call_quietly(my_gradient_norm, images.copy(), onehot.copy(), weights.copy(), bias.copy()),
-            hint="return one number, e.g. float(np.sqrt(...)).",
-        )
-        expected, weight_part, batch = _summed_gradient_norms(images, onehot, weights, bias)
-        near = [abs(got - value) <= 1e-4 * abs(value) for value in (expected / batch, weight_part)]
-        if near[0]:
-            fail(
-                f"you returned {got!r}, the norm of the *mean* gradient; the summed loss's is "
-                f"{expected!r} ({batch} times larger).",
-                "the tutorial's loss is reduce_sum: add the gradients of the examples, do not average.",
-            )
-        if near[1]:
-            fail(
-                f"you returned {got!r}, the norm of dL/dW alone.",
-                "include the bias: sqrt(sum(dW**2) + sum(db**2)), with db = (p - y).sum(axis=0).",
-            )
-        if not abs(got - expected) <= 1e-4 * abs(expected):
-            fail(
-                f"my_gradient_norm returned {got!r} for a batch of {batch}, expected {expected!r}.",
-                "dL/dz = p - y (one row per example), dL/dW = images.T @ (p - y), "
-                "dL/db = (p - y).sum(axis=0); p = softmax(images @ weights + bias).",
-            )
-    ok("my_gradient_norm gives the norm of the summed gradient, weights and bias together.")
-
-
-# Scans of the exercise "predict the smallest failing batch size" (lesson 03): each size trains
-# SCAN_STEPS steps (every failure measured in the lesson came within its first dozen steps), from
-# the size where lr·B = 1 upward (every product lr·B* measured in the lesson is above 1.6).
-SCAN_STEPS = 20
-PREDICTION_TOLERANCE = 0.2
-
-
-def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
-    """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
-
-    Introduced in lesson 03.
-    """
-    data = reference("data").load_mnist("auto")
-    reference("model")
-    reference("training")
-    sweeps = reference("sweep")
-    start = math.ceil(1.0 / learning_rate)
-    stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for first in range(start, stop, 16):
-            table = sweeps.sweep(
-                data,
-                batch_size=list(range(first, min(first + 16, stop))),
-                learning_rate=learning_rate,
-                steps=SCAN_STEPS,
-                progress=False,
-            )
-            failing = table["batch_size"][table["diverged"]].tolist()
-            if failing:
-                return failing[0]
-    return None
-
-
-@exercise("(b)", ("predict_smallest_failing_batch_size",))
-def check_failing_batch_size_prediction(predict, *, hidden: bool = False) -> None:
-    """Check ``predict(learning_rate)`` against a measured scan, within ±20 %.
-
-    Introduced in lesson 03.
-    """
-    rates = (0.012, 0.025) if hidden else (0.007,)
-    for learning_rate in rates:
-        guess = as_int(
-            f"predict_smallest_failing_batch_size({learning_rate})",
-            call_quietly(predict, learning_rate),
-            hint="return a whole number, e.g. int(round(c / learning_rate)).",
-        )
-        truth = measured_smallest_failing_batch_size(learning_rate)
-        if truth is None:  # pragma: no cover - would mean the model changed
-            fail(f"no batch size failed at learning rate {learning_rate}.", "tell the course authors.")
-        if not abs(guess - truth) <= PREDICTION_TOLERANCE * truth:
-            direction = "small" if guess < truth else "large"
-            fail(
-                f"at learning rate {learning_rate} you predicted {guess}; the scan measured "
-                f"{truth}, so your prediction is {abs(guess - truth) / truth:.0%} too {direction} "
-                f"(±{PREDICTION_TOLERANCE:.0%} accepted).",
-                "use the products lr·B* measured in the lesson: B* ≈ c / lr. A prediction that does "
-                "not change with the learning rate cannot be right at every rate.",
-            )
-        ok(
-            f"learning rate {learning_rate}: you predicted {guess}, the scan measured {truth} "
-            f"({(guess - truth) / truth:+.0%})."
-        )
-
-
-# --- lesson 04: mean reduction ---
-
-BATCH_FREE_STEPS = 300
-BATCH_FREE_ACCURACY = 0.85
-
-
-@exercise("(b)", ("MY_REDUCTION", "MY_LEARNING_RATE"))
-def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = False) -> None:
-    """Check a (reduction, learning rate) pair that trains well at a small and a large batch size.
-
-    Trains ``BATCH_FREE_STEPS`` steps at B = 100 and B = 2000 (hidden: 50 and 1000) with the naive
-    float32 loss and requires no NaN and a test accuracy of at least ``BATCH_FREE_ACCURACY``.
-    Introduced in lesson 04.
-    """
-    if type(reduction) is not str or reduction not in ("sum", "mean"):
-        fail(
-            f"MY_REDUCTION should be the string 'sum' or 'mean', got {reduction!r}.",
-            "write MY_REDUCTION = 'mean'.",
-        )
-    if reduction != "mean":
-        fail(
-            "this exercise asks you to switch the reduction: MY_REDUCTION is still 'sum'.",
-            "with 'sum' the step grows with B; set MY_REDUCTION = 'mean'.",
-        )
-    lr = as_float(
-        "MY_LEARNING_RATE", learning_rate, hint="write a number, e.g. MY_LEARNING_RATE = 0.3."
-    )
-    if not 0 < lr < 1e6:
-        fail(f"MY_LEARNING_RATE = {lr!r} is not a usable learning rate.", "choose a positive number.")
-    data = reference("data").load_mnist("auto")
-    reference("model")
-    training = reference("training")
-    for batch_size in (50, 1000) if hidden else (100, 2000):
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            result = training.train(
-                data,
-                batch_size=batch_size,
-                learning_rate=lr,
-                reduction="mean",
-                steps=BATCH_FREE_STEPS,
-            )
-        if result.diverged:
-            fail(
-                f"at B = {batch_size} with lr {lr:g} the run went non-finite at step "
-                f"{result.first_nonfinite_step}.",
-                "the learning rate is too large: a mean-reduction step of lr times the mean gradient "
-                "still overshoots when lr is large; the tutorial's own step per example is 1.0.",
-            )
-        if result.test_accuracy < BATCH_FREE_ACCURACY:
-            fail(
-                f"at B = {batch_size} with lr {lr:g} the test accuracy after {BATCH_FREE_STEPS} "
-                f"steps is {result.test_accuracy:.3f}, below {BATCH_FREE_ACCURACY}.",
-                "the learning rate is too small to learn in that many steps; try values near 1.",
-            )
-    ok(
-        f"mean reduction with lr {lr:g} trains without NaN and above {BATCH_FREE_ACCURACY} "
-        f"accuracy at both batch sizes ({data.name})."
-    )
-
-
-@exercise("(a)", ("lr_mean_from_sum",))
-def check_lr_mean_from_sum(lr_mean_from_sum, *, hidden: bool = False) -> None:
-    """Check ``lr_mean_from_sum(lr_sum, batch_size)``: the mean-reduction learning rate with the
-    same updates as summed-loss training at ``lr_sum``.
-
-    Introduced in lesson 04.
-    """
-    cases = [(0.0003, 4000), (0.02, 1), (0.005, 333)] if hidden else [(0.01, 100), (0.01, 205)]
-    for lr_sum, batch_size in cases:
-        got = as_float(
-            f"lr_mean_from_sum({lr_sum}, {batch_size})",
-            call_quietly(lr_mean_from_sum, lr_sum, batch_size),
-            hint="return a number.",
-        )
-        expected = lr_sum * batch_size
-        if batch_size > 1 and abs(got - lr_sum / batch_size) <= 1e-9 * (lr_sum / batch_size):
-            fail(
-                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r} = lr_sum / B: the "
-                "conversion the wrong way round.",
-                "a mean gradient is B times smaller than the sum, so its learning rate must be B "
-                "times larger to make the same step.",
-            )
-        if not abs(got - expected) <= 1e-9 * expected:
-            fail(
-                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r}, expected {expected!r}.",
-                "lr_sum · sum of gradients = lr_mean · (sum of gradients / B): solve for lr_mean.",
-            )
-    ok("lr_mean_from_sum turns a summed-loss learning rate into the equivalent mean-loss one.")

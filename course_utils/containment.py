@@ -47,7 +47,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 
-from .training import check_positive_int
+from .training import require_positive_int
 
 MiB = 2**20
 SANDBOXES = ("auto", "bwrap", "none")
@@ -88,7 +88,7 @@ class Limits:
     def __post_init__(self):
         for field in fields(self):
             if field.name != "sandbox":
-                check_positive_int(field.name, getattr(self, field.name))
+                require_positive_int(field.name, getattr(self, field.name))
         if self.sandbox not in SANDBOXES:
             raise ValueError(
                 f"sandbox={self.sandbox!r} is not valid; it must be one of {', '.join(SANDBOXES)}"

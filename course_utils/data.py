@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from .model import check_choice
+from .model import require_choice
 
 SAMPLE_PATH = Path(__file__).with_name("bundled") / "mnist_sample.npz"
 SAMPLE_SHA256 = "2615774a707788b3fde64e773aa79acd1d5d138db1fbb7625e7d080c95f116bc"
@@ -256,7 +256,7 @@ def load_mnist(source: str = "sample", directory: str | os.PathLike | None = Non
     >>> data.train_images.shape, data.train_images.dtype.name
     ((4000, 784), 'float32')
     """
-    source = check_choice("source", source, SOURCES)
+    source = require_choice("source", source, SOURCES)
     if source == "full" or (source == "auto" and full_mnist_present(directory)):
         return load_full(directory)
     return load_sample()

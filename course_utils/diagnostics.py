@@ -1,18 +1,19 @@
-"""Measurements inside training runs: gradient norms and logit gaps, step by step.
+"""Measurements inside training runs, and of one example's loss: the quantities lessons plot.
 
 Everything here is built on :func:`~course_utils.training.train` and its ``observe`` hook (no copy
 of the training loop) or on the model's own :func:`~course_utils.model.loss_and_gradient`. The
 results are small frozen records of plain numpy arrays, so lessons can plot and print them.
 
-Two quantities tell the story of lessons 03 and 04:
-
-* the **gradient norm** ``sqrt(|dL/dW|^2 + |dL/db|^2)``: with a summed loss it grows in
-  proportion to the batch size, with a mean loss it does not;
-* the **logit gap** of a batch: the largest ``max(z) - min(z)`` over its examples. Once it passes
-  about 87.3 in float32, ``exp`` of the smallest logit (after softmax subtracts the maximum) is
-  below the smallest normal float, flushes to 0, and the naive ``log(p)`` becomes ``nan``.
-
-Introduced in lesson 03.
+* Lessons 03 and 04: the **gradient norm** ``sqrt(|dL/dW|^2 + |dL/db|^2)`` (with a summed loss it
+  grows in proportion to the batch size, with a mean loss it does not) and the **logit gap** of a
+  batch, the largest ``max(z) - min(z)`` over its examples. Past float32's limit
+  (``float_limits("float32").softmax_zero_gap``, which lessons 02 and 03 print) the softmax, flushed
+  as TensorFlow computes it, gives the smallest class a probability of exactly 0, and the naive
+  loss's ``0 * log(0)`` becomes ``nan`` (:func:`trace_steps`, :func:`batch_gradient_norm`).
+* Lesson 05: how many examples of each step had a gradient row of exactly zero, and how many of
+  those the model got wrong with certainty (:func:`trace_gradients`).
+* Lesson 06: one example's naive, epsilon and stable loss and gradient against its logit gap, where
+  each breaks in float32 (:func:`losses_by_gap`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import numpy as np
 
 from .data import MnistData
 from .linear import logits_of, weight_gradients
-from .model import loss_and_gradient
-from .sweep import SWEEP_DTYPE, sweep
+from .model import DEFAULT_EPSILON, loss_and_gradient, predict, softmax
 from .training import StepRecord, TrainResult, train
+
+# --- lessons 03 and 04: gradient norms and logit gaps ---
 
 
 def logit_gap(logits: np.ndarray) -> float:
@@ -168,65 +170,150 @@ def batch_gradient_norm(
         return gradient_norm(*weight_gradients(x, result.grad_logits))
 
 
-def first_failing_batch_size(
-    data: MnistData, batch_sizes, *, chunk: int = 16, progress: bool | None = None, **sweep_arguments
-) -> tuple[int | None, np.ndarray]:
-    """Scan batch sizes in ascending order and stop at the first one whose run goes non-finite.
+# --- lesson 05: vanished gradient rows ---
 
-    The scan runs :func:`~course_utils.sweep.sweep` on ``chunk`` sizes at a time (cached on disk
-    like every sweep), so it trains only the sizes up to the first failure, plus the rest of that
-    chunk. Because the failing sizes form a ragged band, only a scan of *every* size below the
-    answer can say it is the smallest; bisection cannot (lesson 02).
+
+@dataclass(frozen=True, repr=False)
+class GradientTrace:
+    """Per-step record of vanished gradients in one run (see :func:`trace_gradients`).
+
+    ``zero_rows[k]``: fraction of step k's examples whose gradient row is exactly zero.
+    ``dead_rows[k]``: fraction whose gradient row is exactly zero *and* whose target probability
+    is exactly 0, i.e. examples the model gets wrong with certainty and cannot learn from.
+    ``accuracy_steps`` / ``accuracy``: test accuracy after those steps.
+    ``never_predicted``: digit classes that the final model predicts for no test image.
+    Introduced in lesson 05.
+    """
+
+    result: TrainResult
+    zero_rows: np.ndarray
+    dead_rows: np.ndarray
+    accuracy_steps: np.ndarray
+    accuracy: np.ndarray
+    never_predicted: tuple[int, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"GradientTrace({self.result!r}; mean zero_rows={self.zero_rows.mean():.3f}, "
+            f"mean dead_rows={self.dead_rows.mean():.3f}, never_predicted={self.never_predicted})"
+        )
+
+
+def trace_gradients(data: MnistData, *, every: int = 10, **train_arguments) -> GradientTrace:
+    """Run :func:`~course_utils.training.train` and record vanished gradient rows at every step.
 
     Parameters
     ----------
     data : MnistData
-    batch_sizes : iterable of int
-        The sizes to try, in the order given (normally ascending).
-    chunk : int
-        How many sizes to run per ``sweep`` call.
-    progress : bool or None
-        Show one tqdm bar for the whole scan; ``None`` shows it for 8 or more sizes.
-    **sweep_arguments
-        One value each for ``learning_rate``, ``steps``, ``dtype``, ``reduction``, ...
+    every : int
+        Measure the test accuracy after every ``every``-th step (and after the last one).
+    **train_arguments
+        Passed to ``train`` (``batch_size``, ``loss``, ``epsilon``, ``steps``, ...).
 
     Returns
     -------
-    (int or None, table)
-        The first failing size (None if none failed) and the sweep table of the sizes run.
+    GradientTrace
 
     Examples
     --------
     >>> from course_utils import load_mnist
-    >>> found, table = first_failing_batch_size(load_mnist(), range(170, 200), steps=20, cache=False)
-    >>> found, len(table)
-    (174, 16)
+    >>> trace = trace_gradients(load_mnist(), loss="epsilon", batch_size=100, steps=20)
+    >>> len(trace.zero_rows), float(trace.dead_rows.max())
+    (20, 0.0)
 
-    Introduced in lesson 03.
+    Introduced in lesson 05.
     """
-    sizes = [int(b) for b in batch_sizes]
-    if progress is None:
-        progress = len(sizes) >= 8
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    steps = train_arguments.get("steps", 1000)
+    zero_rows, dead_rows, accuracy_steps, accuracy = [], [], [], []
+    test_images = data.test_images.astype(train_arguments.get("dtype", "float32"), copy=False)
 
-        # No total: the scan stops at the first failure, usually long before the last size.
-        bar = tqdm(desc="batch-size scan", unit="run")
-    tables = []
-    found = None
-    try:
-        for start in range(0, len(sizes), chunk):
-            table = sweep(
-                data, batch_size=sizes[start : start + chunk], progress=False, **sweep_arguments
-            )
-            tables.append(table)
-            if bar is not None:
-                bar.update(len(table))
-            if table["diverged"].any():
-                found = int(table["batch_size"][table["diverged"]][0])
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-    return found, np.concatenate(tables) if tables else np.zeros(0, dtype=SWEEP_DTYPE)
+    def observe(record) -> None:
+        zero = ~record.grad_logits.any(axis=1)
+        target = data.train_labels[record.batch]
+        target_probability = record.probabilities[np.arange(len(target)), target]
+        zero_rows.append(zero.mean())
+        dead_rows.append((zero & (target_probability == 0)).mean())
+        if (record.step + 1) % every == 0 or record.step + 1 == steps:
+            predictions = predict(test_images, record.weights, record.bias)
+            accuracy_steps.append(record.step + 1)
+            accuracy.append(np.mean(predictions == data.test_labels))
+
+    result = train(data, observe=observe, **train_arguments)
+    predictions = predict(test_images, result.weights, result.bias)
+    counts = np.bincount(predictions[predictions >= 0], minlength=10)
+    return GradientTrace(
+        result=result,
+        zero_rows=np.array(zero_rows, dtype=float),
+        dead_rows=np.array(dead_rows, dtype=float),
+        accuracy_steps=np.array(accuracy_steps, dtype=int),
+        accuracy=np.array(accuracy, dtype=float),
+        never_predicted=tuple(int(k) for k in np.flatnonzero(counts == 0)),
+    )
+
+
+# --- lesson 06: one example's losses against its logit gap ---
+
+
+@dataclass(frozen=True)
+class GapCurves:
+    """One example's loss and target-class gradient under each loss, against the logit gap.
+
+    The example has logits ``[gap, 0, ..., 0]`` and its target is class 1, so ``gap`` is
+    ``max(z) - z_target`` and the target probability is about ``exp(-gap)``. Each ``*_loss`` is that
+    example's loss and each ``*_gradient`` the target component of its gradient with respect to the
+    logits (``p_target - 1`` for the stable loss); values are ``inf``/``nan`` where the arithmetic
+    breaks, as the training core computes them.
+    Introduced in lesson 06.
+    """
+
+    dtype: str
+    flush: bool
+    epsilon: float
+    gaps: np.ndarray
+    probability: np.ndarray
+    naive_loss: np.ndarray
+    epsilon_loss: np.ndarray
+    stable_loss: np.ndarray
+    naive_gradient: np.ndarray
+    epsilon_gradient: np.ndarray
+    stable_gradient: np.ndarray
+
+
+def losses_by_gap(
+    gaps, *, dtype: str = "float32", flush: bool = True, epsilon: float = DEFAULT_EPSILON
+) -> GapCurves:
+    """Compute :class:`GapCurves` with the training core's own ``loss_and_gradient``.
+
+    Examples
+    --------
+    >>> curves = losses_by_gap([10.0, 100.0])
+    >>> curves.naive_loss.tolist(), curves.stable_loss.tolist()
+    ([10.000408172607422, nan], [10.000408172607422, 100.0])
+
+    Introduced in lesson 06.
+    """
+    dt = np.dtype(dtype)
+    gaps = np.asarray(gaps, dtype=dt)
+    onehot = np.zeros((1, 10), dtype=dt)
+    onehot[0, 1] = 1
+    values = {name: [] for name in ("naive", "epsilon", "stable")}
+    gradients = {name: [] for name in values}
+    probability = []
+    for gap in gaps:
+        logits = np.zeros((1, 10), dtype=dt)
+        logits[0, 0] = gap
+        for name in values:
+            result = loss_and_gradient(logits, onehot, loss=name, epsilon=epsilon, flush=flush)
+            values[name].append(result.loss)
+            gradients[name].append(result.grad_logits[0, 1])
+        # The tutorial's probability: the core's softmax (the stable loss never forms it).
+        probability.append(softmax(logits, flush=flush)[0, 1])
+    return GapCurves(
+        dtype=dt.name,
+        flush=flush,
+        epsilon=float(epsilon),
+        gaps=gaps,
+        probability=np.array(probability, dtype=dt),
+        **{f"{name}_loss": np.array(v, dtype=dt) for name, v in values.items()},
+        **{f"{name}_gradient": np.array(g, dtype=dt) for name, g in gradients.items()},
+    )

@@ -239,7 +239,7 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
     >>> 86 < limits.softmax_zero_gap < limits.exp_underflow_gap_flushed < limits.reciprocal_overflow_gap < 89
     True
     """
-    dt = np.dtype(check_choice("dtype", dtype, DTYPES))
+    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
     tiny = np.finfo(dt).tiny
 
     def exp_of(gap):
@@ -259,7 +259,7 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
         )
 
 
-def check_choice(name: str, value, allowed: tuple[str, ...]) -> str:
+def require_choice(name: str, value, allowed: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``allowed``; otherwise a ValueError naming all of them."""
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         value = np.dtype(value).name

@@ -75,11 +75,11 @@ from .training import (
     TrainConfig,
     TrainResult,
     batch_indices,
-    check_batch_fits,
-    check_positive_int,
     finished,
     first_nonfinite_stage,
     inputs,
+    require_batch_fits,
+    require_positive_int,
     train_step,
 )
 
@@ -116,7 +116,7 @@ def train_many(
     --------
     >>> from course_utils import TrainConfig, load_mnist
     >>> configs = [TrainConfig(batch_size=205, learning_rate=lr, steps=50) for lr in (0.01, 0.001)]
-    >>> [r.diverged for r in train_many(load_mnist(), configs)]
+    >>> [r.went_nonfinite for r in train_many(load_mnist(), configs)]
     [True, False]
 
     Introduced in lesson 02.
@@ -138,9 +138,9 @@ def iter_train_many(
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
     configs = list(configs)
     for config in configs:  # bad input is reported before any work is done
-        check_batch_fits(config.batch_size, len(data.train_labels))
+        require_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
-        check_positive_int("workers", workers)
+        require_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(_group_key(config), []).append(i)
@@ -181,7 +181,7 @@ def default_workers() -> int:
     setting = os.environ.get("BATCH205_WORKERS")
     if setting:
         try:
-            return check_positive_int("BATCH205_WORKERS", int(setting))
+            return require_positive_int("BATCH205_WORKERS", int(setting))
         except ValueError:
             raise ValueError(
                 f"BATCH205_WORKERS={setting!r} is not valid; it must be a whole number >= 1"

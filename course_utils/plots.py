@@ -4,7 +4,7 @@ Each function builds a new ``matplotlib.figure.Figure`` (not through pyplot, so 
 kept alive behind the learner's back) and returns it; a notebook shows it by leaving it as the last
 expression of a cell, and an explorer renders it to PNG. Conventions: labelled axes with units, a
 title that states the finding, the colour-blind-safe Okabe–Ito palette, log scales where values
-span decades, and diverged (NaN) runs drawn as explicit red crosses, never silently dropped.
+span decades, and runs that went NaN drawn as explicit red crosses, never silently dropped.
 
 Introduced in lesson 01.
 """
@@ -12,13 +12,20 @@ Introduced in lesson 01.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import NullLocator
+
+# --- shared: palette, legends, figures, outcome cells ---
 
 # Okabe–Ito colour-blind-safe palette.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 NAN_MARKER = {"marker": "x", "color": "#D55E00", "linestyle": "none", "markersize": 7}
 # Colours of runs drawn beside NaN crosses: the palette without the crosses' vermillion.
 LINE_COLORS = tuple(c for c in COLORS if c != NAN_MARKER["color"])
+# Test accuracy from 0 to 1 in a colour-blind-safe map; runs that went NaN are grey cells.
+ACCURACY_COLORMAP = colormaps["cividis"].with_extremes(bad="#DDDDDD")
 
 
 def add_legend(ax, **options):
@@ -52,6 +59,109 @@ def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]
     return figure, figure.add_subplot()
 
 
+def _loss_per_example(result) -> np.ndarray:
+    """A run's losses per example in float64: a summed loss divided by B, so both reductions share
+    one axis."""
+    c = result.config
+    return result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
+
+
+def _outcome_cells(ax, accuracy: np.ndarray, labels, *, size: int):
+    """A heatmap of test accuracies (NaN: a run that went non-finite, a grey cell), each cell labelled.
+
+    NaN cells' labels are bold in the NaN colour; cells darker than an accuracy of 0.6 get white text.
+    """
+    image = ax.imshow(
+        np.ma.masked_invalid(accuracy), cmap=ACCURACY_COLORMAP, vmin=0.0, vmax=1.0, aspect="auto"
+    )
+    for (i, j), text in np.ndenumerate(labels):
+        nan = text.startswith("NaN")
+        light = not nan and bool(text) and float(text) < 0.6
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=size,
+            color=NAN_MARKER["color"] if nan else ("white" if light else "black"),
+            fontweight="bold" if nan else "normal",
+        )
+    return image
+
+
+def _rows_of_tables(ax, tables: dict, title: str) -> None:
+    """Label one row per sweep table (first on top) on a batch-size axis."""
+    ax.set_yticks(range(len(tables)), list(tables))
+    ax.set_ylim(-0.6, len(tables) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("batch size B (examples per step)")
+    ax.set_title(title)
+
+
+def _accuracy_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Label a test-accuracy axes; it starts below 0, where runs that went NaN are drawn as crosses."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.05, 1.0)
+    ax.set_title(title)
+
+
+def _mark_first_nonfinite_gap(ax, trace) -> None:
+    """A red cross on a ``StepTrace``'s logit-gap curve at the step whose values went non-finite."""
+    k = trace.first_nonfinite_step
+    if k is not None and k < len(trace.logit_gap):
+        ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
+
+
+# --- lesson 01: the tutorial's digits, weights and loss ---
+
+
+def plot_digits(images, labels, predictions, *, title: str | None = None) -> Figure:
+    """A row of 28×28 digits, each titled "label → prediction" (wrong ones in vermillion).
+
+    Introduced in lesson 01.
+    """
+    count = len(images)
+    figure = Figure(figsize=(1.1 * count, 1.6), layout="constrained")
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    for ax, image, label, guess in zip(axes, images, labels, predictions, strict=True):
+        ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        wrong = int(label) != int(guess)
+        ax.set_title(f"{int(label)} → {int(guess)}", color=COLORS[5] if wrong else "black", fontsize=10)
+        ax.set_axis_off()
+    figure.suptitle(title or "Test digits: true label → predicted label", fontsize=10)
+    return figure
+
+
+def plot_weight_images(weights, *, title: str | None = None) -> Figure:
+    """The ten columns of W as 28×28 maps: blue pixels vote for the class, red against.
+
+    Non-finite weights (a run that went NaN) are shown as a labelled empty panel.
+    Introduced in lesson 01.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    figure = Figure(figsize=(8.0, 3.6), layout="constrained")
+    axes = figure.subplots(2, 5)
+    finite = np.isfinite(weights)
+    scale = float(np.abs(weights[finite]).max()) if finite.any() else 1.0
+    scale = scale or 1.0
+    image = None
+    for digit, ax in enumerate(axes.flat):
+        column = weights[:, digit]
+        ax.set_axis_off()
+        if not np.isfinite(column).all():
+            ax.text(0.5, 0.5, "NaN", ha="center", va="center", color=COLORS[5], fontsize=14)
+            ax.set_title(f"class {digit}", fontsize=9)
+            continue
+        image = ax.imshow(column.reshape(28, 28), cmap="RdBu", vmin=-scale, vmax=scale)
+        ax.set_title(f"class {digit}", fontsize=9)
+    if image is not None:
+        figure.colorbar(image, ax=axes, shrink=0.8, label="weight (per unit of pixel ink)")
+    figure.suptitle(title or "Learned weights W[:, k] as 28×28 images", fontsize=10)
+    return figure
+
+
 def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     """Loss per step of one or more ``TrainResult`` (log scale); the first non-finite step is marked."""
     own_figure = ax is None
@@ -81,11 +191,14 @@ def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     return figure
 
 
+# --- lesson 02: the failure ---
+
+
 def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> Figure:
-    """Final test accuracy against batch size from a sweep table; diverged runs as red crosses at 0."""
+    """Final test accuracy against batch size from a sweep table; runs that went NaN: crosses at 0."""
     own_figure = ax is None
     figure, ax = new_figure() if own_figure else (ax.figure, ax)
-    finite = ~table["diverged"]
+    finite = ~table["went_nonfinite"]
     ax.plot(
         table["batch_size"][finite],
         table["test_accuracy"][finite],
@@ -95,64 +208,15 @@ def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> 
         label="finished (finite)",
     )
     ax.plot(table["batch_size"][~finite], np.zeros((~finite).sum()), **NAN_MARKER, label="went NaN")
-    ax.set_xlabel("batch size B (examples per step)")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(-0.05, 1.0)
-    ax.set_title(title or "Final test accuracy by batch size")
+    _accuracy_axes(
+        ax,
+        "batch size B (examples per step)",
+        "test accuracy",
+        title or "Final test accuracy by batch size",
+    )
     if own_figure:
         add_legend(ax)
     return figure
-
-
-# --- lesson 01: the tutorial's digits and weights ---
-
-
-def plot_digits(images, labels, predictions, *, title: str | None = None) -> Figure:
-    """A row of 28×28 digits, each titled "label → prediction" (wrong ones in vermillion).
-
-    Introduced in lesson 01.
-    """
-    count = len(images)
-    figure = Figure(figsize=(1.1 * count, 1.6), layout="constrained")
-    axes = figure.subplots(1, count, squeeze=False)[0]
-    for ax, image, label, guess in zip(axes, images, labels, predictions, strict=True):
-        ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-        wrong = int(label) != int(guess)
-        ax.set_title(f"{int(label)} → {int(guess)}", color=COLORS[5] if wrong else "black", fontsize=10)
-        ax.set_axis_off()
-    figure.suptitle(title or "Test digits: true label → predicted label", fontsize=10)
-    return figure
-
-
-def plot_weight_images(weights, *, title: str | None = None) -> Figure:
-    """The ten columns of W as 28×28 maps: blue pixels vote for the class, red against.
-
-    Non-finite weights (a diverged run) are shown as a labelled empty panel.
-    Introduced in lesson 01.
-    """
-    weights = np.asarray(weights, dtype=np.float64)
-    figure = Figure(figsize=(8.0, 3.6), layout="constrained")
-    axes = figure.subplots(2, 5)
-    finite = np.isfinite(weights)
-    scale = float(np.abs(weights[finite]).max()) if finite.any() else 1.0
-    scale = scale or 1.0
-    image = None
-    for digit, ax in enumerate(axes.flat):
-        column = weights[:, digit]
-        ax.set_axis_off()
-        if not np.isfinite(column).all():
-            ax.text(0.5, 0.5, "NaN", ha="center", va="center", color=COLORS[5], fontsize=14)
-            ax.set_title(f"class {digit}", fontsize=9)
-            continue
-        image = ax.imshow(column.reshape(28, 28), cmap="RdBu", vmin=-scale, vmax=scale)
-        ax.set_title(f"class {digit}", fontsize=9)
-    if image is not None:
-        figure.colorbar(image, ax=axes, shrink=0.8, label="weight (per unit of pixel ink)")
-    figure.suptitle(title or "Learned weights W[:, k] as 28×28 images", fontsize=10)
-    return figure
-
-
-# --- lesson 02: the failure ---
 
 
 def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
@@ -162,26 +226,24 @@ def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
     vermillion cell went NaN, a blue cell trained to the end; a lone size shows as a thin line.
     Introduced in lesson 02.
     """
-    from matplotlib.patches import Patch
-
     figure, ax = new_figure(8.0, 0.9 + 0.5 * len(tables))
     for row, table in enumerate(tables.values()):
-        colors = np.where(table["diverged"], NAN_MARKER["color"], COLORS[0])
+        colors = np.where(table["went_nonfinite"], NAN_MARKER["color"], COLORS[0])
         ax.bar(table["batch_size"], 0.8, bottom=row - 0.4, width=1.0, color=colors, linewidth=0)
     legend = [
         Patch(color=COLORS[0], label="trains to the end"),
         Patch(color=NAN_MARKER["color"], label="goes NaN"),
     ]
-    ax.set_yticks(range(len(tables)), list(tables))
-    ax.set_ylim(-0.6, len(tables) - 0.4)
-    ax.invert_yaxis()
-    ax.set_xlabel("batch size B (examples per step)")
-    ax.set_title(title or "Failing batch sizes form a ragged band, not a clean threshold")
+    _rows_of_tables(
+        ax, tables, title or "Failing batch sizes form a ragged band, not a clean threshold"
+    )
     add_legend(ax, handles=legend, fontsize="small")
     return figure
 
 
-def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, title=None) -> Figure:
+def plot_largest_logit_gap(
+    batch_sizes, gaps, went_nonfinite, limits, *, ylim=None, title=None
+) -> Figure:
     """Largest logit gap ``max(z) - z_k`` seen in the first steps of each run, against batch size.
 
     ``limits`` is a ``FloatLimits``: past ``softmax_zero_gap`` TensorFlow's float32 softmax gives a
@@ -196,10 +258,10 @@ def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, ti
     if ylim is not None:
         gaps = np.clip(gaps, *ylim)
         ax.set_ylim(ylim[0] - 0.5, ylim[1] + 0.5)
-    diverged = np.asarray(diverged, dtype=bool)
+    nan = np.asarray(went_nonfinite, dtype=bool)
     ax.plot(batch_sizes, gaps, color=COLORS[7], lw=0.6, alpha=0.5)
-    ax.plot(batch_sizes[~diverged], gaps[~diverged], "o", ms=3, color=COLORS[0], label="trains")
-    ax.plot(batch_sizes[diverged], gaps[diverged], **{**NAN_MARKER, "markersize": 4}, label="goes NaN")
+    ax.plot(batch_sizes[~nan], gaps[~nan], "o", ms=3, color=COLORS[0], label="trains")
+    ax.plot(batch_sizes[nan], gaps[nan], **{**NAN_MARKER, "markersize": 4}, label="goes NaN")
     zero, ieee = limits.softmax_zero_gap, limits.reciprocal_overflow_gap
     ax.axhline(
         zero, color=COLORS[1], ls="--", label=f"TensorFlow's float32 softmax gives p = 0 ({zero:.2f})"
@@ -210,381 +272,6 @@ def plot_largest_logit_gap(batch_sizes, gaps, diverged, limits, *, ylim=None, ti
     ax.set_ylabel(f"largest logit gap (nats{clipped})")
     ax.set_title(title or "A run fails when some logit gap crosses float32's limit")
     add_legend(ax)
-    return figure
-
-
-# --- lesson 05: epsilon and clipping ---
-
-
-def plot_accuracy_by_variant(
-    batch_sizes, accuracies: dict, *, diverged: dict | None = None, title: str | None = None, ax=None
-) -> Figure:
-    """Final test accuracy against batch size (log axis), one line per loss variant.
-
-    ``accuracies`` maps a label (e.g. "epsilon, sum") to one accuracy per batch size; ``diverged``
-    maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
-    Introduced in lesson 05.
-    """
-    own_figure = ax is None
-    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
-    sizes = np.asarray(batch_sizes)
-    diverged = diverged or {}
-    nan_label = "went NaN"
-    for color, (label, values) in zip(COLORS, accuracies.items(), strict=False):
-        values = np.asarray(values, dtype=float)
-        failed = np.asarray(diverged.get(label, np.zeros(len(sizes), bool)), dtype=bool)
-        shown = np.where(failed, np.nan, values)
-        ax.plot(sizes, shown, "o-", ms=4, lw=1.4, color=color, label=label)
-        if failed.any():
-            ax.plot(sizes[failed], np.zeros(failed.sum()), **NAN_MARKER, label=f"{label}: {nan_label}")
-    ax.set_xscale("log")
-    ax.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
-    ax.minorticks_off()
-    ax.set_xlabel("batch size B (examples per step, log scale)")
-    ax.set_ylabel("test accuracy (fraction correct)")
-    ax.set_ylim(-0.05, 1.0)
-    ax.set_title(title or "Final test accuracy by batch size and loss")
-    if own_figure:
-        add_legend(ax)
-    return figure
-
-
-def plot_gradient_trace(
-    trace, *, stable_accuracy: float | None = None, title: str | None = None
-) -> Figure:
-    """A :class:`~course_utils.variants.GradientTrace`: test accuracy and vanished gradients per step.
-
-    Left: test accuracy during training (and the stable loss's final accuracy, dashed). Right: the
-    percentage of each step's examples whose gradient row was exactly zero, and of those the
-    examples the model got wrong with certainty (target probability exactly 0).
-    Introduced in lesson 05.
-    """
-    figure = Figure(figsize=(9.6, 3.4), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    result = trace.result
-    left.plot(trace.accuracy_steps, trace.accuracy, color=COLORS[0], lw=1.4, label=result.config.loss)
-    if stable_accuracy is not None:
-        left.axhline(stable_accuracy, color=COLORS[2], ls="--", label="stable loss, final")
-    if result.diverged:
-        left.plot([result.first_nonfinite_step + 1], [0], **NAN_MARKER, label="went NaN")
-    left.set_ylim(-0.05, 1.0)
-    left.set_xlabel("training step")
-    left.set_ylabel("test accuracy (fraction correct)")
-    steps = np.arange(1, len(trace.zero_rows) + 1)
-    right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
-    right.plot(
-        steps, 100 * trace.dead_rows, color=COLORS[5], lw=1.2, ls=":", label="… and p(target) = 0"
-    )
-    right.set_ylim(-2, 102)
-    right.set_xlabel("training step")
-    right.set_ylabel("examples in the batch (%)")
-    c = result.config
-    figure.suptitle(
-        title
-        or f"{c.loss} loss, ε={c.epsilon:.0e}, B={c.batch_size}: accuracy {result.test_accuracy:.3f}",
-        fontsize=11,
-    )
-    add_figure_legend(figure)
-    return figure
-
-
-# --- lesson 06: stable logits ---
-
-
-def _mark_nonfinite(ax, x, y, top: float, label: str | None) -> None:
-    """Draw non-finite values of ``y`` as red crosses at height ``top`` (never silently dropped)."""
-    bad = ~np.isfinite(y)
-    if bad.any():
-        shown = x[bad][:: max(1, bad.sum() // 12)]  # a dozen crosses mark the range
-        ax.plot(shown, np.full(len(shown), top), **NAN_MARKER, label=label)
-
-
-def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str | None = None) -> Figure:
-    """One example's loss and target gradient against its logit gap, naive vs epsilon vs stable.
-
-    ``curves`` is a :class:`~course_utils.variants.GapCurves`, ``limits`` a ``FloatLimits`` whose
-    gaps are drawn as vertical lines; ``gap`` marks the current slider value. NaN/inf values are
-    red crosses along the top of each panel.
-    Introduced in lesson 06.
-    """
-    figure = Figure(figsize=(9.6, 3.6), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    x = np.asarray(curves.gaps, dtype=float)
-    lines = [
-        ("naive  -log p", curves.naive_loss, curves.naive_gradient, COLORS[0], "-"),
-        (
-            f"epsilon  -log(p + {curves.epsilon:.0e})",
-            curves.epsilon_loss,
-            curves.epsilon_gradient,
-            COLORS[1],
-            "--",
-        ),
-        ("stable  logsumexp(z) - z·y", curves.stable_loss, curves.stable_gradient, COLORS[2], ":"),
-    ]
-    top_loss = float(x.max()) * 1.08
-    for label, loss, gradient, color, style in lines:
-        left.plot(
-            x, np.where(np.isfinite(loss), loss, np.nan), color=color, ls=style, lw=1.6, label=label
-        )
-        right.plot(x, np.where(np.isfinite(gradient), gradient, np.nan), color=color, ls=style, lw=1.6)
-    _mark_nonfinite(left, x, np.asarray(curves.naive_loss, float), top_loss, "naive loss is NaN/inf")
-    _mark_nonfinite(right, x, np.asarray(curves.naive_gradient, float), 0.1, "naive gradient is NaN")
-    for ax in (left, right):
-        for value, style, name in (
-            (limits.softmax_zero_gap, (0, (1, 1)), "softmax gives 0 (TensorFlow)"),
-            (limits.exp_underflow_gap_flushed, "--", "exp below smallest normal"),
-            (limits.reciprocal_overflow_gap, "-.", "1/p overflows"),
-            (limits.exp_underflow_gap_ieee, ":", "exp underflows (IEEE)"),
-        ):
-            ax.axvline(value, color=COLORS[7], ls=style, lw=0.8, label=f"{name}: {value:.2f}")
-        if gap is not None:
-            ax.axvline(gap, color=COLORS[3], lw=2, alpha=0.6, label=f"gap = {gap:g}")
-        ax.set_xlabel("logit gap max(z) − z_target (nats)")
-    left.set_ylim(-2, top_loss * 1.05)
-    left.set_ylabel("loss of the example (nats)")
-    right.set_ylim(-1.1, 0.2)
-    right.set_ylabel("∂loss/∂z_target")
-    flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
-    figure.suptitle(
-        title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
-        fontsize=11,
-    )
-    add_figure_legend(figure, fontsize="x-small")
-    return figure
-
-
-def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figure:
-    """Loss per example (a summed loss divided by B) against step, for runs of any reduction.
-
-    Puts ``sum`` and ``mean`` runs on one scale; log y axis; NaN runs marked at their first
-    non-finite step.
-    Introduced in lesson 06.
-    """
-    own_figure = ax is None
-    figure, ax = new_figure(7.2, 3.6) if own_figure else (ax.figure, ax)
-    for color, result in zip(COLORS * 4, results, strict=False):
-        c = result.config
-        per_example = result.losses / (c.batch_size if c.reduction == "sum" else 1)
-        ax.plot(
-            np.arange(len(per_example)),
-            per_example,
-            color=color,
-            lw=1.0,
-            label=f"{c.loss}, {c.reduction}, B={c.batch_size}, lr={c.learning_rate:g}",
-        )
-        if result.diverged:
-            ax.plot([result.first_nonfinite_step], [1.0], **NAN_MARKER)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("loss per example (nats)")
-    ax.set_title(title or "Loss per example during training")
-    if own_figure:
-        add_legend(ax)
-    return figure
-
-
-def plot_accuracy_and_loss_by_variant(
-    batch_sizes,
-    accuracies: dict,
-    losses: dict,
-    *,
-    diverged: dict | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Two panels against batch size: final test accuracy, and a late loss per example (log scale).
-
-    ``accuracies`` and ``losses`` map a variant's label to one value per batch size (``losses`` may
-    hold fewer variants, e.g. only those that stay finite); ``diverged`` as in
-    :func:`plot_accuracy_by_variant`.
-    Introduced in lesson 06.
-    """
-    from matplotlib.ticker import NullLocator
-
-    figure = Figure(figsize=(10.0, 3.8), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    plot_accuracy_by_variant(
-        batch_sizes, accuracies, diverged=diverged, title="Final test accuracy", ax=left
-    )
-    sizes = np.asarray(batch_sizes)
-    colors = dict(zip(accuracies, COLORS, strict=False))
-    for label, values in losses.items():
-        right.plot(sizes, values, "o-", ms=4, lw=1.4, color=colors.get(label, COLORS[7]), label=label)
-    right.set_xscale("log")
-    right.set_yscale("log")
-    right.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
-    right.xaxis.set_minor_locator(NullLocator())
-    right.set_xlabel("batch size B (examples per step, log scale)")
-    right.set_ylabel("loss per example (nats)")
-    right.set_title("Loss per example, mean of the last 100 steps")
-    figure.suptitle(title or "Accuracy and late loss by batch size", fontsize=11)
-    add_figure_legend(figure)
-    return figure
-
-
-# --- lesson 07: optimizers (also used by lesson 08) ---
-
-
-def outcome_label(row) -> str:
-    """One sweep row as a short cell text: the test accuracy, or ``NaN@k`` with the first bad step.
-
-    Introduced in lesson 07.
-    """
-    if row["diverged"]:
-        return f"NaN@{int(row['first_nonfinite_step'])}"
-    return f"{float(row['test_accuracy']):.3f}"
-
-
-def _outcome_grid(tables: dict, column: str):
-    columns = sorted({v.item() for table in tables.values() for v in table[column]})
-    labels = np.full((len(tables), len(columns)), "", dtype=object)
-    accuracy = np.full((len(tables), len(columns)), np.nan)
-    for i, table in enumerate(tables.values()):
-        for row in table:
-            j = columns.index(row[column].item())
-            labels[i, j] = outcome_label(row)
-            accuracy[i, j] = np.nan if row["diverged"] else float(row["test_accuracy"])
-    return columns, labels, accuracy
-
-
-def format_outcome_table(tables: dict, *, column: str = "batch_size", header: str = "") -> str:
-    """A text table: one line per sweep table, one column per value of ``column``.
-
-    Cells hold the final test accuracy, or ``NaN@k`` where the run first went non-finite at step
-    ``k``; a missing combination is left blank. The text twin of :func:`plot_outcome_matrix`.
-    Introduced in lesson 07.
-    """
-    columns, labels, _ = _outcome_grid(tables, column)
-    width = max([len(header)] + [len(str(name)) for name in tables])
-    head = f"{header:<{width}}" + "".join(f"{str(c):>10}" for c in columns)
-    lines = [head]
-    for name, cells in zip(tables, labels, strict=True):
-        lines.append(f"{str(name):<{width}}" + "".join(f"{cell:>10}" for cell in cells))
-    return "\n".join(lines)
-
-
-def plot_outcome_matrix(
-    tables: dict, *, column: str = "batch_size", title: str | None = None, xlabel: str | None = None
-) -> Figure:
-    """Heatmap of final test accuracy: one row per sweep table, one column per value of ``column``.
-
-    Runs that went non-finite are grey cells labelled ``NaN@k`` (k = first non-finite step), so a
-    NaN is never mistaken for a low accuracy. Introduced in lesson 07.
-    """
-    columns, labels, accuracy = _outcome_grid(tables, column)
-    figure, ax = new_figure(3.2 + 1.1 * len(columns), 0.9 + 0.42 * len(tables))
-    from matplotlib import colormaps
-
-    cmap = colormaps["cividis"].with_extremes(bad="#DDDDDD")
-    image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
-    for (i, j), text in np.ndenumerate(labels):
-        nan = text.startswith("NaN")
-        _label_cell(ax, i, j, text, nan=nan, light=not nan and bool(text) and float(text) < 0.6, size=8)
-    ax.set_xticks(range(len(columns)), [f"{c:g}" if isinstance(c, float) else str(c) for c in columns])
-    ax.set_yticks(range(len(tables)), [str(name) for name in tables])
-    ax.set_xlabel(xlabel or "batch size B (examples per step)")
-    figure.colorbar(image, ax=ax, label="test accuracy (grey: went NaN)", shrink=0.9)
-    ax.set_title(title or "Final test accuracy; NaN@k = first non-finite value at step k")
-    return figure
-
-
-def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=None) -> Figure:
-    """Largest logit gap (row max − row min) in the batch at each step, one line per run.
-
-    ``traces`` maps a label to a ``StepTrace`` (:func:`~course_utils.trace_steps`); a red cross
-    marks the step whose values first became non-finite. ``limit`` is the gap beyond which the
-    float32 softmax gives a probability of exactly 0 (``float_limits().softmax_zero_gap``), where
-    ``log(0)`` appears. Introduced in lesson 07.
-    """
-    own_figure = ax is None
-    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
-    styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
-    for color, style, (label, trace) in zip(COLORS * 2, styles, traces.items(), strict=False):
-        steps = np.arange(len(trace.logit_gap))
-        ax.plot(steps, trace.logit_gap, color=color, ls=style, lw=1.2, label=label)
-        k = trace.first_nonfinite_step
-        if k is not None and k < len(trace.logit_gap):
-            ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
-    if any(trace.first_nonfinite_step is not None for trace in traces.values()):
-        ax.plot([], [], **NAN_MARKER, label="first non-finite value")
-    ax.axhline(
-        limit, color=COLORS[7], ls="--", lw=1, label=f"float32 softmax gives p = 0 (gap {limit:.2f})"
-    )
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(0, max(len(t.logit_gap) for t in traces.values()))
-    ax.set_xlabel("training step (linear to 10, then logarithmic)")
-    ax.set_ylabel("largest logit gap in the batch")
-    ax.set_title(title or "Runs go NaN when the logit gap reaches the float32 limit")
-    if own_figure:
-        add_legend(ax)
-    return figure
-
-
-def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figure:
-    """Two panels for one run (a ``StepTrace``): loss per example, and the largest logit gap.
-
-    Introduced in lesson 07.
-    """
-    figure = Figure(figsize=(9.0, 3.4), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    result = trace.result
-    c = result.config
-    per_example = result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
-    left.plot(np.arange(len(per_example)), per_example, color=COLORS[0], lw=1)
-    if result.diverged:
-        step = result.first_nonfinite_step
-        before = per_example[: step + 1][np.isfinite(per_example[: step + 1])]
-        left.plot(
-            [step],
-            [before[-1] if len(before) else np.log(10)],
-            **NAN_MARKER,
-            label=f"non-finite {result.first_nonfinite} at step {step}",
-        )
-    left.set_yscale("log")
-    left.set_xlabel("training step")
-    left.set_ylabel("cross-entropy per example (nats)")
-    left.set_title("Loss")
-    plot_logit_gaps({c.optimizer: trace}, limit, title="Largest logit gap", ax=right)
-    figure.suptitle(title or "", fontsize=10)
-    add_figure_legend(figure)
-    return figure
-
-
-# --- lesson 08: capstone ---
-
-
-def plot_phase_diagrams(
-    grids: dict, column_labels, *, xlabel: str = "learning rate", title: str | None = None
-) -> Figure:
-    """Side-by-side phase diagrams: batch size (rows) × learning-rate setting (columns) per variant.
-
-    ``grids`` maps a variant's name to a 2-D sweep table (rows: batch sizes, columns: the settings
-    named by ``column_labels``). Cells show the test accuracy; runs that went non-finite are grey
-    cells labelled ``NaN@k``. Introduced in lesson 08.
-    """
-    from matplotlib import colormaps
-
-    cmap = colormaps["cividis"].with_extremes(bad="#DDDDDD")
-    count = len(grids)
-    figure = Figure(
-        figsize=(1.2 + 3.0 * count, 1.5 + 0.42 * max(len(g) for g in grids.values())),
-        layout="constrained",
-    )
-    axes = figure.subplots(1, count, squeeze=False)[0]
-    image = None
-    for ax, (name, grid) in zip(axes, grids.items(), strict=True):
-        accuracy = np.where(grid["diverged"], np.nan, grid["test_accuracy"])
-        image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-        for (i, j), row in np.ndenumerate(grid):
-            nan = bool(row["diverged"])
-            light = not nan and float(row["test_accuracy"]) < 0.6
-            _label_cell(ax, i, j, outcome_label(row), nan=nan, light=light, size=7)
-        ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)
-        ax.set_yticks(range(grid.shape[0]), [str(int(b)) for b in grid["batch_size"][:, 0]])
-        ax.set_xlabel(xlabel)
-        ax.set_title(name, fontsize=9)
-    axes[0].set_ylabel("batch size B")
-    figure.colorbar(image, ax=list(axes), label="test accuracy (grey: went NaN)", shrink=0.9)
-    figure.suptitle(title or "Where each variant trains: batch size × learning rate", fontsize=10)
     return figure
 
 
@@ -660,9 +347,7 @@ def _gap_traces_on(ax, traces, *, labelled: bool = True) -> None:
         steps = np.arange(len(trace.logit_gap))
         label = f"B={c.batch_size}, lr={c.learning_rate:g}" if labelled else None
         ax.plot(steps, trace.logit_gap, "o-", ms=3, lw=1.2, color=color, label=label)
-        k = trace.first_nonfinite_step
-        if k is not None and k < len(trace.logit_gap):
-            ax.plot([k], [trace.logit_gap[k]], **NAN_MARKER)
+        _mark_first_nonfinite_gap(ax, trace)
     if labelled:
         ax.plot([], [], **NAN_MARKER, label="first non-finite loss")
     ax.set_xlabel("training step (logits computed after that many updates)")
@@ -697,16 +382,12 @@ def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Fi
     """
     figure, ax = new_figure(8.0, 0.9 + 0.55 * len(tables))
     for row, table in enumerate(tables.values()):
-        sizes, diverged = table["batch_size"], table["diverged"]
-        ax.plot(sizes[~diverged], np.full((~diverged).sum(), row), "o", ms=4, color=COLORS[0])
-        ax.plot(sizes[diverged], np.full(diverged.sum(), row), **NAN_MARKER)
+        sizes, nan = table["batch_size"], table["went_nonfinite"]
+        ax.plot(sizes[~nan], np.full((~nan).sum(), row), "o", ms=4, color=COLORS[0])
+        ax.plot(sizes[nan], np.full(nan.sum(), row), **NAN_MARKER)
     ax.plot([], [], "o", ms=4, color=COLORS[0], label="trains")
     ax.plot([], [], **NAN_MARKER, label="goes NaN")
-    ax.set_yticks(range(len(tables)), list(tables))
-    ax.set_ylim(-0.6, len(tables) - 0.4)
-    ax.invert_yaxis()
-    ax.set_xlabel("batch size B (examples per step)")
-    ax.set_title(title or "Which batch sizes go NaN")
+    _rows_of_tables(ax, tables, title or "Which batch sizes go NaN")
     add_legend(ax)
     return figure
 
@@ -719,11 +400,9 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
     non-finite are red crosses. ``products`` draws the lines ``learning_rate · batch_size = c``
     (straight on log–log axes) for each ``c``. Introduced in lesson 03.
     """
-    from matplotlib import colormaps
-
     own_figure = ax is None
     figure, ax = new_figure(7.6, 4.6) if own_figure else (ax.figure, ax)
-    finite = ~table["diverged"]
+    finite = ~table["went_nonfinite"]
     accuracy = table["test_accuracy"][finite]
     low, high = (float(accuracy.min()), float(accuracy.max())) if finite.any() else (0.0, 1.0)
     points = ax.scatter(
@@ -832,7 +511,7 @@ def plot_loss_vs_examples(
     figure, ax = new_figure(6.4, 3.8) if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 2, results, strict=False):
         c = result.config
-        per_example = result.losses.astype(np.float64) / (c.batch_size if c.reduction == "sum" else 1)
+        per_example = _loss_per_example(result)
         steps = np.arange(len(per_example)) + 1
         seen = steps * c.batch_size if per == "examples" else steps
         smooth = _moving_average(
@@ -857,16 +536,366 @@ def plot_loss_vs_examples(
     return figure
 
 
-def _label_cell(ax, i, j, text, *, nan: bool, light: bool, size: int) -> None:
-    """Write a heatmap cell's label: NaN runs bold in the NaN colour, light text on dark cells."""
-    color = NAN_MARKER["color"] if nan else ("white" if light else "black")
-    ax.text(
-        j,
-        i,
-        text,
-        ha="center",
-        va="center",
-        fontsize=size,
-        color=color,
-        fontweight="bold" if nan else "normal",
+# --- lesson 05: epsilon and clipping ---
+
+
+def plot_accuracy_by_variant(
+    batch_sizes,
+    accuracies: dict,
+    *,
+    went_nonfinite: dict | None = None,
+    title: str | None = None,
+    ax=None,
+) -> Figure:
+    """Final test accuracy against batch size (log axis), one line per loss variant.
+
+    ``accuracies`` maps a label (e.g. "epsilon, sum") to one accuracy per batch size; ``went_nonfinite``
+    maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
+    Introduced in lesson 05.
+    """
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
+    sizes = np.asarray(batch_sizes)
+    went_nonfinite = went_nonfinite or {}
+    nan_label = "went NaN"
+    for color, (label, values) in zip(COLORS, accuracies.items(), strict=False):
+        values = np.asarray(values, dtype=float)
+        failed = np.asarray(went_nonfinite.get(label, np.zeros(len(sizes), bool)), dtype=bool)
+        shown = np.where(failed, np.nan, values)
+        ax.plot(sizes, shown, "o-", ms=4, lw=1.4, color=color, label=label)
+        if failed.any():
+            ax.plot(sizes[failed], np.zeros(failed.sum()), **NAN_MARKER, label=f"{label}: {nan_label}")
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
+    ax.minorticks_off()
+    _accuracy_axes(
+        ax,
+        "batch size B (examples per step, log scale)",
+        "test accuracy (fraction correct)",
+        title or "Final test accuracy by batch size and loss",
     )
+    if own_figure:
+        add_legend(ax)
+    return figure
+
+
+def plot_gradient_trace(
+    trace, *, stable_accuracy: float | None = None, title: str | None = None
+) -> Figure:
+    """A :class:`~course_utils.diagnostics.GradientTrace`: test accuracy and vanished gradients per step.
+
+    Left: test accuracy during training (and the stable loss's final accuracy, dashed). Right: the
+    percentage of each step's examples whose gradient row was exactly zero, and of those the
+    examples the model got wrong with certainty (target probability exactly 0).
+    Introduced in lesson 05.
+    """
+    figure = Figure(figsize=(9.6, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    result = trace.result
+    left.plot(trace.accuracy_steps, trace.accuracy, color=COLORS[0], lw=1.4, label=result.config.loss)
+    if stable_accuracy is not None:
+        left.axhline(stable_accuracy, color=COLORS[2], ls="--", label="stable loss, final")
+    if result.went_nonfinite:
+        left.plot([result.first_nonfinite_step + 1], [0], **NAN_MARKER, label="went NaN")
+    left.set_ylim(-0.05, 1.0)
+    left.set_xlabel("training step")
+    left.set_ylabel("test accuracy (fraction correct)")
+    steps = np.arange(1, len(trace.zero_rows) + 1)
+    right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
+    right.plot(
+        steps, 100 * trace.dead_rows, color=COLORS[5], lw=1.2, ls=":", label="… and p(target) = 0"
+    )
+    right.set_ylim(-2, 102)
+    right.set_xlabel("training step")
+    right.set_ylabel("examples in the batch (%)")
+    c = result.config
+    figure.suptitle(
+        title
+        or f"{c.loss} loss, ε={c.epsilon:.0e}, B={c.batch_size}: accuracy {result.test_accuracy:.3f}",
+        fontsize=11,
+    )
+    add_figure_legend(figure)
+    return figure
+
+
+# --- lesson 06: stable logits ---
+
+
+def _mark_nonfinite(ax, x, y, top: float, label: str | None) -> None:
+    """Draw non-finite values of ``y`` as red crosses at height ``top`` (never silently dropped)."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        shown = x[bad][:: max(1, bad.sum() // 12)]  # a dozen crosses mark the range
+        ax.plot(shown, np.full(len(shown), top), **NAN_MARKER, label=label)
+
+
+def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str | None = None) -> Figure:
+    """One example's loss and target gradient against its logit gap, naive vs epsilon vs stable.
+
+    ``curves`` is a :class:`~course_utils.diagnostics.GapCurves`, ``limits`` a ``FloatLimits`` whose
+    gaps are drawn as vertical lines; ``gap`` marks the current slider value. NaN/inf values are
+    red crosses along the top of each panel.
+    Introduced in lesson 06.
+    """
+    figure = Figure(figsize=(9.6, 3.6), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    x = np.asarray(curves.gaps, dtype=float)
+    lines = [
+        ("naive  -log p", curves.naive_loss, curves.naive_gradient, COLORS[0], "-"),
+        (
+            f"epsilon  -log(p + {curves.epsilon:.0e})",
+            curves.epsilon_loss,
+            curves.epsilon_gradient,
+            COLORS[1],
+            "--",
+        ),
+        ("stable  logsumexp(z) - z·y", curves.stable_loss, curves.stable_gradient, COLORS[2], ":"),
+    ]
+    top_loss = float(x.max()) * 1.08
+    for label, loss, gradient, color, style in lines:
+        left.plot(
+            x, np.where(np.isfinite(loss), loss, np.nan), color=color, ls=style, lw=1.6, label=label
+        )
+        right.plot(x, np.where(np.isfinite(gradient), gradient, np.nan), color=color, ls=style, lw=1.6)
+    _mark_nonfinite(left, x, np.asarray(curves.naive_loss, float), top_loss, "naive loss is NaN/inf")
+    _mark_nonfinite(right, x, np.asarray(curves.naive_gradient, float), 0.1, "naive gradient is NaN")
+    for ax in (left, right):
+        for value, style, name in (
+            (limits.softmax_zero_gap, (0, (1, 1)), "softmax gives 0 (TensorFlow)"),
+            (limits.exp_underflow_gap_flushed, "--", "exp below smallest normal"),
+            (limits.reciprocal_overflow_gap, "-.", "1/p overflows"),
+            (limits.exp_underflow_gap_ieee, ":", "exp underflows (IEEE)"),
+        ):
+            ax.axvline(value, color=COLORS[7], ls=style, lw=0.8, label=f"{name}: {value:.2f}")
+        if gap is not None:
+            ax.axvline(gap, color=COLORS[3], lw=2, alpha=0.6, label=f"gap = {gap:g}")
+        ax.set_xlabel("logit gap max(z) − z_target (nats)")
+    left.set_ylim(-2, top_loss * 1.05)
+    left.set_ylabel("loss of the example (nats)")
+    right.set_ylim(-1.1, 0.2)
+    right.set_ylabel("∂loss/∂z_target")
+    flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
+    figure.suptitle(
+        title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
+        fontsize=11,
+    )
+    add_figure_legend(figure, fontsize="x-small")
+    return figure
+
+
+def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figure:
+    """Loss per example (a summed loss divided by B) against step, for runs of any reduction.
+
+    Puts ``sum`` and ``mean`` runs on one scale; log y axis; NaN runs marked at their first
+    non-finite step.
+    Introduced in lesson 06.
+    """
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.6) if own_figure else (ax.figure, ax)
+    for color, result in zip(COLORS * 4, results, strict=False):
+        c = result.config
+        per_example = result.losses / (c.batch_size if c.reduction == "sum" else 1)  # in float32
+        ax.plot(
+            np.arange(len(per_example)),
+            per_example,
+            color=color,
+            lw=1.0,
+            label=f"{c.loss}, {c.reduction}, B={c.batch_size}, lr={c.learning_rate:g}",
+        )
+        if result.went_nonfinite:
+            ax.plot([result.first_nonfinite_step], [1.0], **NAN_MARKER)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss per example (nats)")
+    ax.set_title(title or "Loss per example during training")
+    if own_figure:
+        add_legend(ax)
+    return figure
+
+
+def plot_accuracy_and_loss_by_variant(
+    batch_sizes,
+    accuracies: dict,
+    losses: dict,
+    *,
+    went_nonfinite: dict | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Two panels against batch size: final test accuracy, and a late loss per example (log scale).
+
+    ``accuracies`` and ``losses`` map a variant's label to one value per batch size (``losses`` may
+    hold fewer variants, e.g. only those that stay finite); ``went_nonfinite`` as in
+    :func:`plot_accuracy_by_variant`.
+    Introduced in lesson 06.
+    """
+    figure = Figure(figsize=(10.0, 3.8), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_accuracy_by_variant(
+        batch_sizes, accuracies, went_nonfinite=went_nonfinite, title="Final test accuracy", ax=left
+    )
+    sizes = np.asarray(batch_sizes)
+    colors = dict(zip(accuracies, COLORS, strict=False))
+    for label, values in losses.items():
+        right.plot(sizes, values, "o-", ms=4, lw=1.4, color=colors.get(label, COLORS[7]), label=label)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")
+    right.xaxis.set_minor_locator(NullLocator())
+    right.set_xlabel("batch size B (examples per step, log scale)")
+    right.set_ylabel("loss per example (nats)")
+    right.set_title("Loss per example, mean of the last 100 steps")
+    figure.suptitle(title or "Accuracy and late loss by batch size", fontsize=11)
+    add_figure_legend(figure)
+    return figure
+
+
+# --- lesson 07: optimizers (the outcome tables and the two-panel run are also lesson 08's) ---
+
+
+def _outcome_label(row) -> str:
+    """One sweep row as a short cell text: the test accuracy, or ``NaN@k`` with the first bad step.
+
+    Introduced in lesson 07.
+    """
+    if row["went_nonfinite"]:
+        return f"NaN@{int(row['first_nonfinite_step'])}"
+    return f"{float(row['test_accuracy']):.3f}"
+
+
+def _outcome_grid(tables: dict, column: str):
+    columns = sorted({v.item() for table in tables.values() for v in table[column]})
+    labels = np.full((len(tables), len(columns)), "", dtype=object)
+    accuracy = np.full((len(tables), len(columns)), np.nan)
+    for i, table in enumerate(tables.values()):
+        for row in table:
+            j = columns.index(row[column].item())
+            labels[i, j] = _outcome_label(row)
+            accuracy[i, j] = np.nan if row["went_nonfinite"] else float(row["test_accuracy"])
+    return columns, labels, accuracy
+
+
+def format_outcome_table(tables: dict, *, column: str = "batch_size", header: str = "") -> str:
+    """A text table: one line per sweep table, one column per value of ``column``.
+
+    Cells hold the final test accuracy, or ``NaN@k`` where the run first went non-finite at step
+    ``k``; a missing combination is left blank. The text twin of :func:`plot_outcome_matrix`.
+    Introduced in lesson 07.
+    """
+    columns, labels, _ = _outcome_grid(tables, column)
+    width = max([len(header)] + [len(str(name)) for name in tables])
+    head = f"{header:<{width}}" + "".join(f"{str(c):>10}" for c in columns)
+    lines = [head]
+    for name, cells in zip(tables, labels, strict=True):
+        lines.append(f"{str(name):<{width}}" + "".join(f"{cell:>10}" for cell in cells))
+    return "\n".join(lines)
+
+
+def plot_outcome_matrix(
+    tables: dict, *, column: str = "batch_size", title: str | None = None, xlabel: str | None = None
+) -> Figure:
+    """Heatmap of final test accuracy: one row per sweep table, one column per value of ``column``.
+
+    Runs that went non-finite are grey cells labelled ``NaN@k`` (k = first non-finite step), so a
+    NaN is never mistaken for a low accuracy. Introduced in lesson 07.
+    """
+    columns, labels, accuracy = _outcome_grid(tables, column)
+    figure, ax = new_figure(3.2 + 1.1 * len(columns), 0.9 + 0.42 * len(tables))
+    image = _outcome_cells(ax, accuracy, labels, size=8)
+    ax.set_xticks(range(len(columns)), [f"{c:g}" if isinstance(c, float) else str(c) for c in columns])
+    ax.set_yticks(range(len(tables)), [str(name) for name in tables])
+    ax.set_xlabel(xlabel or "batch size B (examples per step)")
+    figure.colorbar(image, ax=ax, label="test accuracy (grey: went NaN)", shrink=0.9)
+    ax.set_title(title or "Final test accuracy; NaN@k = first non-finite value at step k")
+    return figure
+
+
+def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=None) -> Figure:
+    """Largest logit gap (row max − row min) in the batch at each step, one line per run.
+
+    ``traces`` maps a label to a ``StepTrace`` (:func:`~course_utils.trace_steps`); a red cross
+    marks the step whose values first became non-finite. ``limit`` is the gap beyond which the
+    float32 softmax gives a probability of exactly 0 (``float_limits().softmax_zero_gap``), where
+    ``log(0)`` appears. Introduced in lesson 07.
+    """
+    own_figure = ax is None
+    figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
+    styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
+    for color, style, (label, trace) in zip(COLORS * 2, styles, traces.items(), strict=False):
+        steps = np.arange(len(trace.logit_gap))
+        ax.plot(steps, trace.logit_gap, color=color, ls=style, lw=1.2, label=label)
+        _mark_first_nonfinite_gap(ax, trace)
+    if any(trace.first_nonfinite_step is not None for trace in traces.values()):
+        ax.plot([], [], **NAN_MARKER, label="first non-finite value")
+    ax.axhline(
+        limit, color=COLORS[7], ls="--", lw=1, label=f"float32 softmax gives p = 0 (gap {limit:.2f})"
+    )
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(0, max(len(t.logit_gap) for t in traces.values()))
+    ax.set_xlabel("training step (linear to 10, then logarithmic)")
+    ax.set_ylabel("largest logit gap in the batch")
+    ax.set_title(title or "Runs go NaN when the logit gap reaches the float32 limit")
+    if own_figure:
+        add_legend(ax)
+    return figure
+
+
+def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figure:
+    """Two panels for one run (a ``StepTrace``): loss per example, and the largest logit gap.
+
+    Introduced in lesson 07.
+    """
+    figure = Figure(figsize=(9.0, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    result = trace.result
+    per_example = _loss_per_example(result)
+    left.plot(np.arange(len(per_example)), per_example, color=COLORS[0], lw=1)
+    if result.went_nonfinite:
+        step = result.first_nonfinite_step
+        before = per_example[: step + 1][np.isfinite(per_example[: step + 1])]
+        left.plot(
+            [step],
+            [before[-1] if len(before) else np.log(10)],
+            **NAN_MARKER,
+            label=f"non-finite {result.first_nonfinite} at step {step}",
+        )
+    left.set_yscale("log")
+    left.set_xlabel("training step")
+    left.set_ylabel("cross-entropy per example (nats)")
+    left.set_title("Loss")
+    plot_logit_gaps({result.config.optimizer: trace}, limit, title="Largest logit gap", ax=right)
+    figure.suptitle(title or "", fontsize=10)
+    add_figure_legend(figure)
+    return figure
+
+
+# --- lesson 08: capstone ---
+
+
+def plot_phase_diagrams(
+    grids: dict, column_labels, *, xlabel: str = "learning rate", title: str | None = None
+) -> Figure:
+    """Side-by-side phase diagrams: batch size (rows) × learning-rate setting (columns) per variant.
+
+    ``grids`` maps a variant's name to a 2-D sweep table (rows: batch sizes, columns: the settings
+    named by ``column_labels``). Cells show the test accuracy; runs that went non-finite are grey
+    cells labelled ``NaN@k``. Introduced in lesson 08.
+    """
+    count = len(grids)
+    figure = Figure(
+        figsize=(1.2 + 3.0 * count, 1.5 + 0.42 * max(len(g) for g in grids.values())),
+        layout="constrained",
+    )
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    image = None
+    for ax, (name, grid) in zip(axes, grids.items(), strict=True):
+        accuracy = np.where(grid["went_nonfinite"], np.nan, grid["test_accuracy"])
+        labels = np.array([[_outcome_label(row) for row in line] for line in grid], dtype=object)
+        image = _outcome_cells(ax, accuracy, labels, size=7)
+        ax.set_xticks(range(grid.shape[1]), [str(label) for label in column_labels], fontsize=8)
+        ax.set_yticks(range(grid.shape[0]), [str(int(b)) for b in grid["batch_size"][:, 0]])
+        ax.set_xlabel(xlabel)
+        ax.set_title(name, fontsize=9)
+    axes[0].set_ylabel("batch size B")
+    figure.colorbar(image, ax=list(axes), label="test accuracy (grey: went NaN)", shrink=0.9)
+    figure.suptitle(title or "Where each variant trains: batch size × learning rate", fontsize=10)
+    return figure

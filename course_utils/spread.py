@@ -93,7 +93,7 @@ def accuracy_spreads(
     table = run_configs(data, configs, progress=progress)
     shape = (len(settings), len(seeds), len(summations))
     accuracies = table["test_accuracy"].reshape(shape)
-    nonfinite = table["diverged"].reshape(shape)
+    nonfinite = table["went_nonfinite"].reshape(shape)
     return [
         Spread(dict(setting), seeds, summations, accuracies[i], nonfinite[i])
         for i, setting in enumerate(settings)

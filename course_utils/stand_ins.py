@@ -50,7 +50,7 @@ def find_failing_batch_size(data, works, fails):
     """Bisection between a batch size that trains and one that fails; returns a failing ``B``."""
     while fails - works > 1:
         middle = (works + fails) // 2
-        if train(data, batch_size=middle).diverged:
+        if train(data, batch_size=middle).went_nonfinite:
             fails = middle
         else:
             works = middle
@@ -83,7 +83,7 @@ def survivors() -> set:
 
     data = load_mnist("auto")
     table = sweep(data, optimizer=list(OPTIMIZERS), progress=False, **SURVIVAL_SETTING)
-    return {str(row["optimizer"]) for row in table if not row["diverged"]}
+    return {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
 
 
 # --- lesson 08 ---

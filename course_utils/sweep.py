@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pooch
+from tqdm.auto import tqdm
 
 from .data import MnistData
 from .model import DEFAULT_EPSILON
@@ -35,8 +36,8 @@ from .training import (
     STAGES,
     TrainConfig,
     TrainResult,
-    check_batch_fits,
-    check_positive_int,
+    require_batch_fits,
+    require_positive_int,
 )
 
 # The type of a sweep column for each type of setting (strings: sized by their choices).
@@ -60,7 +61,7 @@ def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
     settings = [_column(f.name, f.type, f.metadata.get("choices")) for f in fields(config_type)]
     outcome = [
         ("test_accuracy", np.float64),
-        ("diverged", np.bool_),
+        ("went_nonfinite", np.bool_),
         ("first_nonfinite_step", np.int64),
         _column("first_nonfinite", "str", STAGES),
         ("final_loss", np.float64),
@@ -68,9 +69,9 @@ def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
     return np.dtype(settings + outcome)
 
 
-# Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``diverged``,
+# Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``went_nonfinite``,
 # ``first_nonfinite_step`` (-1 for runs that stayed finite), ``first_nonfinite`` ("" for them) and
-# ``final_loss`` (the loss of the last step; NaN for diverged runs).
+# ``final_loss`` (the loss of the last step; NaN for runs that went non-finite).
 SWEEP_DTYPE = _sweep_dtype()
 CONFIG_FIELDS = SETTINGS  # the setting columns, in TrainConfig's order
 
@@ -210,7 +211,7 @@ optimizer, summation
     --------
     >>> from course_utils import load_mnist
     >>> table = sweep(load_mnist(), batch_size=[100, 2000], steps=20, cache=False)
-    >>> table["diverged"].tolist()
+    >>> table["went_nonfinite"].tolist()
     [False, True]
     """
     arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
@@ -237,9 +238,9 @@ def run_configs(
     """
     configs = list(configs)
     for config in configs:  # all bad input reported before any work is done
-        check_batch_fits(config.batch_size, len(data.train_labels))
+        require_batch_fits(config.batch_size, len(data.train_labels))
     if workers is not None:
-        check_positive_int("workers", workers)
+        require_positive_int("workers", workers)
     store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
     table = np.zeros(len(configs), dtype=SWEEP_DTYPE)
     todo = []
@@ -265,13 +266,75 @@ def run_configs(
 
 def failing_batch_sizes(table: np.ndarray) -> list[int]:
     """Batch sizes whose run went non-finite, ascending (one configuration per batch size)."""
-    return sorted(int(b) for b in np.unique(table["batch_size"][table["diverged"]]))
+    return sorted(int(b) for b in np.unique(table["batch_size"][table["went_nonfinite"]]))
 
 
 def smallest_failing_batch_size(table: np.ndarray) -> int | None:
-    """The smallest batch size in ``table`` whose run diverged, or None if none did."""
+    """The smallest batch size in ``table`` whose run went non-finite, or None if none did."""
     failing = failing_batch_sizes(table)
     return failing[0] if failing else None
+
+
+def first_failing_batch_size(
+    data: MnistData, batch_sizes, *, chunk: int = 16, progress: bool | None = None, **sweep_arguments
+) -> tuple[int | None, np.ndarray]:
+    """Scan batch sizes in ascending order and stop at the first one whose run goes non-finite.
+
+    The scan runs :func:`sweep` on ``chunk`` sizes at a time (cached on disk
+    like every sweep), so it trains only the sizes up to the first failure, plus the rest of that
+    chunk. Because the failing sizes form a ragged band, only a scan of *every* size below the
+    answer can say it is the smallest; bisection cannot (lesson 02).
+
+    Parameters
+    ----------
+    data : MnistData
+    batch_sizes : iterable of int
+        The sizes to try, in the order given (normally ascending).
+    chunk : int
+        How many sizes to run per ``sweep`` call.
+    progress : bool or None
+        Show one tqdm bar for the whole scan; ``None`` shows it for 8 or more sizes.
+    **sweep_arguments
+        One value each for ``learning_rate``, ``steps``, ``dtype``, ``reduction``, ...
+
+    Returns
+    -------
+    (int or None, table)
+        The first failing size (None if none failed) and the sweep table of the sizes run.
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> found, table = first_failing_batch_size(load_mnist(), range(170, 200), steps=20, cache=False)
+    >>> found, len(table)
+    (174, 16)
+
+    Introduced in lesson 03.
+    """
+    sizes = [int(b) for b in batch_sizes]
+    if progress is None:
+        progress = len(sizes) >= 8
+    bar = None
+    if progress:
+        # No total: the scan stops at the first failure, usually long before the last size.
+        bar = tqdm(desc="batch-size scan", unit="run")
+    tables = []
+    found = None
+    try:
+        for start in range(0, len(sizes), chunk):
+            table = sweep(
+                data, batch_size=sizes[start : start + chunk], progress=False, **sweep_arguments
+            )
+            tables.append(table)
+            if bar is not None:
+                bar.update(len(table))
+            if table["went_nonfinite"].any():
+                found = int(table["batch_size"][table["went_nonfinite"]][0])
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return found, np.concatenate(tables) if tables else np.zeros(0, dtype=SWEEP_DTYPE)
 
 
 def phase_grid(
@@ -282,7 +345,7 @@ def phase_grid(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrange a two-axis sweep as a grid: (row values, column values, grid of ``value``).
 
-    Diverged runs are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
+    Runs that went non-finite are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
     so a plot can mark them explicitly.
     """
     row_values = np.unique(table[rows])
@@ -291,6 +354,38 @@ def phase_grid(
     for record in table:
         i = np.searchsorted(row_values, record[rows])
         j = np.searchsorted(column_values, record[columns])
-        diverged = record["diverged"] and value in ("test_accuracy", "final_loss")
-        grid[i, j] = np.nan if diverged else record[value]
+        nan = record["went_nonfinite"] and value in ("test_accuracy", "final_loss")
+        grid[i, j] = np.nan if nan else record[value]
     return row_values, column_values, grid
+
+
+def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool | None = None) -> dict:
+    """Measure fixes at every batch size (rows) and learning-rate factor (columns), 1000 steps each.
+
+    ``fixes`` maps a name to ``train`` arguments; a fix's ``learning_rate`` (0.01 if absent) may be
+    a function of the batch size, e.g. ``lambda B: 1 / B``, and each column trains at ``factor ×``
+    that rate. Runs are shared with ``sweep``'s on-disk cache (a run measured by either is reused
+    by both), and the missing ones train together (``course_utils.multirun``), so that runs with
+    the same batch size share each batch.
+
+    Returns
+    -------
+    dict of name -> sweep table of shape ``(len(batch_sizes), len(factors))``
+
+    Introduced in lesson 08.
+    """
+    keys, configs = [], []
+    for name, fix in fixes.items():
+        base = fix.get("learning_rate", 0.01)
+        rest = {key: value for key, value in fix.items() if key != "learning_rate"}
+        for batch_size in batch_sizes:
+            rate = base(batch_size) if callable(base) else base
+            for factor in factors:
+                keys.append(name)
+                configs.append(
+                    TrainConfig(batch_size=batch_size, learning_rate=float(factor * rate), **rest)
+                )
+    table = run_configs(data, configs, progress=progress)
+    names = np.array(keys)
+    shape = (len(batch_sizes), len(factors))
+    return {name: table[names == name].reshape(shape) for name in fixes}

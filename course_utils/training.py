@@ -25,9 +25,9 @@ from .model import (
     LOSSES,
     REDUCTIONS,
     LossAndGradient,
-    check_choice,
     loss_and_gradient,
     predict,
+    require_choice,
 )
 from .optimizers import OPTIMIZERS
 
@@ -71,13 +71,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.summation is None:
             object.__setattr__(self, "summation", default_summation())
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("steps", self.steps)
-        check_positive_real("learning_rate", self.learning_rate)
-        check_positive_real("epsilon", self.epsilon)
+        require_positive_int("batch_size", self.batch_size)
+        require_positive_int("steps", self.steps)
+        require_positive_real("learning_rate", self.learning_rate)
+        require_positive_real("epsilon", self.epsilon)
         for setting in fields(self):
-            if "choices" in setting.metadata:  # check_choice also turns np.float32 into "float32"
-                value = check_choice(
+            if "choices" in setting.metadata:  # require_choice also turns np.float32 into "float32"
+                value = require_choice(
                     setting.name, getattr(self, setting.name), setting.metadata["choices"]
                 )
                 object.__setattr__(self, setting.name, value)
@@ -102,8 +102,12 @@ class TrainResult:
     data_name: str = ""
 
     @property
-    def diverged(self) -> bool:
-        """True if some value became NaN or infinite during training."""
+    def went_nonfinite(self) -> bool:
+        """True if some value became NaN or infinite during training.
+
+        Not "diverged": an overshooting run diverges, but a run that was learning can also go NaN
+        from ``0 * log(0)`` once a probability underflows to 0 (lesson 08 tells the two apart).
+        """
         return self.first_nonfinite_step is not None
 
     def __repr__(self) -> str:
@@ -120,7 +124,7 @@ class TrainResult:
         )
 
 
-def check_positive_int(name: str, value) -> int:
+def require_positive_int(name: str, value) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
     if value < 1:
@@ -128,7 +132,7 @@ def check_positive_int(name: str, value) -> int:
     return int(value)
 
 
-def check_positive_real(name: str, value) -> float:
+def require_positive_real(name: str, value) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name}={value!r} is not valid; it must be a positive finite number")
     if not math.isfinite(value) or value <= 0:
@@ -136,7 +140,7 @@ def check_positive_real(name: str, value) -> float:
     return float(value)
 
 
-def check_batch_fits(batch_size: int, num_examples: int) -> None:
+def require_batch_fits(batch_size: int, num_examples: int) -> None:
     if batch_size > num_examples:
         raise ValueError(
             f"batch_size={batch_size} is not valid; it must be between 1 and the number of "
@@ -156,7 +160,7 @@ def batch_indices(num_examples: int, batch_size: int, seed: int = 0) -> Iterator
     >>> [next(batches).tolist() for _ in range(2)]
     [[0, 1], [2, 3]]
     """
-    check_batch_fits(batch_size, num_examples)
+    require_batch_fits(batch_size, num_examples)
     rng = np.random.default_rng(seed)
     order = np.arange(num_examples)
     start = 0
@@ -330,7 +334,7 @@ def run(
     data: MnistData, config: TrainConfig, observe: Callable[[StepRecord], None] | None = None
 ) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
-    check_batch_fits(config.batch_size, len(data.train_labels))
+    require_batch_fits(config.batch_size, len(data.train_labels))
     images, onehot, test_images = inputs(data, config.dtype)
     weights = np.zeros((784, 10), dtype=images.dtype)
     bias = np.zeros(10, dtype=images.dtype)

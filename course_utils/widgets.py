@@ -11,7 +11,7 @@ What an explorer shows comes from pure functions in ``plots`` and runs cached by
 (``functools.lru_cache`` here, the on-disk run cache in ``sweep``), so returning to a setting is
 instant.
 
-Introduced in lesson 02.
+Introduced in lesson 01 (the tutorial explorer); most explorers belong to lessons 02-08.
 """
 
 from __future__ import annotations
@@ -19,21 +19,46 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Callable
+from functools import lru_cache
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
+
+from .diagnostics import losses_by_gap, trace_gradients, trace_steps
+from .model import DTYPES, LOSSES, REDUCTIONS, float_limits
+from .optimizers import OPTIMIZERS
+from .plots import (
+    add_legend,
+    new_figure,
+    plot_gradient_trace,
+    plot_loss_curves,
+    plot_loss_vs_examples,
+    plot_losses_by_gap,
+    plot_optimizer_run,
+    plot_phase_diagrams,
+    plot_step_trace,
+    plot_weight_images,
+)
+from .sweep import fix_grid
+from .training import train
 
 
 def figure_png(figure) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it (explorers create one per update).
+    """Render a matplotlib figure to PNG bytes.
 
-    The PNG carries no "Software" stamp, so the same figure gives the same bytes.
+    The figures of :mod:`~course_utils.plots` are built outside pyplot, so nothing keeps them alive
+    after this. The PNG carries no "Software" stamp, so the same figure gives the same bytes.
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
-    plt.close(figure)
     return buffer.getvalue()
+
+
+def _choice_slider(description: str, options, value) -> widgets.SelectionSlider:
+    """A slider over ``options`` that re-renders only when released, like every control here."""
+    return widgets.SelectionSlider(
+        options=options, value=value, description=description, continuous_update=False
+    )
 
 
 class Explorer:
@@ -101,10 +126,6 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
     Runs are cached by their parameters (``explorer.cached_train.cache_info()``).
     Introduced in lesson 01.
     """
-    from functools import lru_cache
-
-    from .plots import plot_weight_images
-    from .training import train
 
     @lru_cache(maxsize=128)
     def cached_train(steps, batch_size, learning_rate):
@@ -114,7 +135,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
         result = cached_train(steps, batch_size, learning_rate)
         outcome = (
             f"test accuracy <b>{result.test_accuracy:.3f}</b>"
-            if not result.diverged
+            if not result.went_nonfinite
             else f"<b>went NaN</b> at step {result.first_nonfinite_step} "
             f"(test accuracy {result.test_accuracy:.3f})"
         )
@@ -129,12 +150,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
         )
 
     controls = {
-        "steps": widgets.SelectionSlider(
-            options=[1, 3, 10, 30, 100, 300, 1000],
-            value=steps,
-            description="steps",
-            continuous_update=False,
-        ),
+        "steps": _choice_slider("steps", [1, 3, 10, 30, 100, 300, 1000], steps),
         "batch_size": widgets.IntSlider(
             value=batch_size,
             min=10,
@@ -143,12 +159,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.001, 0.003, 0.01, 0.03],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
-        ),
+        "learning_rate": _choice_slider("learning rate", [0.001, 0.003, 0.01, 0.03], learning_rate),
     }
     explorer = Explorer(controls, render, title=f"The tutorial's weights ({data.name})")
     explorer.cached_train = cached_train
@@ -165,11 +176,6 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
     (``explorer.cached_train.cache_info()``), so returning to a setting is instant.
     Introduced in lesson 02.
     """
-    from functools import lru_cache
-
-    from .model import DTYPES, LOSSES, REDUCTIONS
-    from .plots import plot_loss_curves
-    from .training import train
 
     @lru_cache(maxsize=256)
     def cached_train(batch_size, learning_rate, loss, reduction, dtype):
@@ -184,7 +190,7 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
 
     def render(batch_size, learning_rate, loss, reduction, dtype):
         result = cached_train(batch_size, learning_rate, loss, reduction, dtype)
-        if result.diverged:
+        if result.went_nonfinite:
             verdict = (
                 f"first non-finite value: <b>{result.first_nonfinite}</b> at step "
                 f"<b>{result.first_nonfinite_step}</b>"
@@ -209,11 +215,8 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
+        "learning_rate": _choice_slider(
+            "learning rate", [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05], learning_rate
         ),
         "loss": widgets.Dropdown(options=LOSSES, value="naive", description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value="sum", description="reduction"),
@@ -224,7 +227,135 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
     return explorer
 
 
-# --- lesson 05: epsilon explorer ---
+# --- lesson 03: gradient scaling ---
+
+
+def gradient_scaling_explorer(
+    data, *, batch_size: int = 205, learning_rate: float = 0.01, dtype: str = "float32", steps: int = 40
+):
+    """Batch size, learning rate and dtype → logit gap and gradient norm per step, with float limits.
+
+    Each setting trains ``steps`` steps with :func:`~course_utils.diagnostics.trace_steps` (the
+    failure, when it comes, comes within the first few steps); runs are cached by their parameters
+    (``explorer.cached_trace.cache_info()``).
+    Introduced in lesson 03.
+    """
+
+    @lru_cache(maxsize=256)
+    def cached_trace(batch_size, learning_rate, dtype):
+        return trace_steps(
+            data, batch_size=batch_size, learning_rate=learning_rate, dtype=dtype, steps=steps
+        )
+
+    def render(batch_size, learning_rate, dtype):
+        trace = cached_trace(batch_size, learning_rate, dtype)
+        limit = float_limits(dtype).softmax_zero_gap
+        peak = int(trace.logit_gap.argmax())
+        k = trace.first_nonfinite_step
+        if k is None:
+            verdict = f"all values finite for {steps} steps"
+            headline = "stays finite"
+        else:
+            verdict = (
+                f"gap {trace.logit_gap[k]:.1f} at step {k} → first non-finite value "
+                f"(<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+            )
+            headline = f"NaN at step {k}"
+        text = (
+            f"B = {batch_size}, lr = {learning_rate:g}, {dtype}: effective step lr·B = "
+            f"<b>{learning_rate * batch_size:.3g}</b>; first gradient norm "
+            f"{trace.gradient_norm[0]:.0f}; largest gap {trace.logit_gap[peak]:.1f} (step {peak}), "
+            f"p = 0 line {limit:.2f}; {verdict}"
+        )
+        title = f"B={batch_size}, lr={learning_rate:g}, lr·B={learning_rate * batch_size:.3g}, {dtype}: {headline}"
+        return plot_step_trace(trace, float_limits(dtype), title=title), text
+
+    controls = {
+        "batch_size": widgets.IntSlider(
+            value=batch_size,
+            min=10,
+            max=len(data.train_labels),
+            step=1,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "learning_rate": _choice_slider(
+            "learning rate", [0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05], learning_rate
+        ),
+        "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
+    }
+    explorer = Explorer(controls, render, title=f"How the batch size spreads the logits ({data.name})")
+    explorer.cached_trace = cached_trace
+    return explorer
+
+
+# --- lesson 04: mean reduction ---
+
+
+# The tutorial's learning rate for each reduction: 0.01 for its summed loss, and the same step per
+# example for a mean loss at its batch size of 100 (lr_mean = lr_sum · B = 0.01 · 100).
+TUTORIAL_LEARNING_RATES = {"sum": 0.01, "mean": 1.0}
+
+
+def mean_reduction_explorer(
+    data, *, batch_size: int = 2000, reduction: str = "mean", examples: int = 100_000
+):
+    """Batch size and reduction → loss per example against examples seen, beside the tutorial.
+
+    Every run sees ``examples`` training examples (``examples // batch_size`` steps) at the
+    tutorial's learning rate for its reduction (0.01 summed, 1.0 averaged); the tutorial itself
+    (B = 100, sum, 0.01) is drawn as a grey dashed reference. Runs are cached by their parameters
+    (``explorer.cached_train.cache_info()``).
+    Introduced in lesson 04.
+    """
+
+    @lru_cache(maxsize=64)
+    def cached_train(batch_size, reduction):
+        return train(
+            data,
+            batch_size=batch_size,
+            learning_rate=TUTORIAL_LEARNING_RATES[reduction],
+            reduction=reduction,
+            steps=max(1, examples // batch_size),
+        )
+
+    def render(batch_size, reduction):
+        result = cached_train(batch_size, reduction)
+        tutorial = cached_train(100, "sum")
+        lr = TUTORIAL_LEARNING_RATES[reduction]
+        steps = result.config.steps
+        if result.went_nonfinite:
+            k = result.first_nonfinite_step
+            verdict = f"<b>went NaN</b> at step {k} (after {k * batch_size:,} examples)"
+            headline = f"NaN after {k * batch_size:,} examples"
+        else:
+            verdict = f"all finite; test accuracy <b>{result.test_accuracy:.3f}</b>"
+            headline = f"accuracy {result.test_accuracy:.3f}"
+        figure, ax = new_figure(6.8, 3.8)
+        plot_loss_vs_examples([tutorial], ax=ax, color="#999999", ls="--")
+        plot_loss_vs_examples(
+            [result], ax=ax, title=f"B={batch_size}, {reduction}, lr={lr:g}: {headline}"
+        )
+        add_legend(ax, fontsize="x-small")
+        text = (
+            f"B = {batch_size}, reduction {reduction}, lr = {lr:g} (a step of lr·"
+            f"{'B' if reduction == 'sum' else '1'} = {lr * (batch_size if reduction == 'sum' else 1):.3g} "
+            f"times the mean gradient), {steps} steps = {steps * batch_size:,} examples: {verdict}"
+        )
+        return figure, text
+
+    controls = {
+        "batch_size": _choice_slider("batch size", [50, 100, 200, 500, 1000, 2000, 4000], batch_size),
+        "reduction": widgets.ToggleButtons(
+            options=REDUCTIONS, value=reduction, description="reduction"
+        ),
+    }
+    explorer = Explorer(controls, render, title=f"Sum or mean over the batch ({data.name})")
+    explorer.cached_train = cached_train
+    return explorer
+
+
+# --- lesson 05: epsilon ---
 
 
 def epsilon_explorer(
@@ -243,11 +374,6 @@ def epsilon_explorer(
     ``explorer.cached_stable.cache_info()``).
     Introduced in lesson 05.
     """
-    from functools import lru_cache
-
-    from .plots import plot_gradient_trace
-    from .training import train
-    from .variants import trace_gradients
 
     @lru_cache(maxsize=128)
     def cached_trace(batch_size, epsilon):
@@ -264,7 +390,7 @@ def epsilon_explorer(
         stable = cached_stable(batch_size)
         result = trace.result
         setting = f"ε = {epsilon:.0e}, B = {batch_size}, {steps} steps"
-        if result.diverged:
+        if result.went_nonfinite:
             text = (
                 f"{setting}: <b>went NaN</b> at step {result.first_nonfinite_step} "
                 f"({result.first_nonfinite}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
@@ -292,12 +418,7 @@ def epsilon_explorer(
             readout_format=".0e",
             continuous_update=False,
         ),
-        "batch_size": widgets.SelectionSlider(
-            options=list(batch_sizes),
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
+        "batch_size": _choice_slider("batch size", list(batch_sizes), batch_size),
     }
     explorer = Explorer(controls, render, title=f"What log(p + ε) does to training ({data.name})")
     explorer.cached_trace = cached_trace
@@ -305,7 +426,7 @@ def epsilon_explorer(
     return explorer
 
 
-# --- lesson 06: logit gap explorer ---
+# --- lesson 06: logit gap ---
 
 
 def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float = 130.0):
@@ -315,12 +436,6 @@ def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float 
     flush setting (``explorer.cached_curves.cache_info()``).
     Introduced in lesson 06.
     """
-    from functools import lru_cache
-
-    from .model import float_limits
-    from .plots import plot_losses_by_gap
-    from .variants import losses_by_gap
-
     limits = float_limits("float32")
 
     @lru_cache(maxsize=4)
@@ -372,13 +487,6 @@ def optimizer_explorer(
     Runs are cached by their parameters (``explorer.cached_run.cache_info()``).
     Introduced in lesson 07.
     """
-    from functools import lru_cache
-
-    from .diagnostics import trace_steps
-    from .model import LOSSES, REDUCTIONS, float_limits
-    from .optimizers import OPTIMIZERS
-    from .plots import plot_optimizer_run
-
     limit = float_limits("float32").softmax_zero_gap
 
     @lru_cache(maxsize=128)
@@ -396,7 +504,7 @@ def optimizer_explorer(
         trace = cached_run(optimizer, batch_size, learning_rate, loss, reduction)
         result = trace.result
         reached = float(np.max(trace.logit_gap))
-        if result.diverged:
+        if result.went_nonfinite:
             verdict = (
                 f"<b>went NaN</b>: first non-finite {result.first_nonfinite} at step "
                 f"<b>{result.first_nonfinite_step}</b>"
@@ -421,17 +529,9 @@ def optimizer_explorer(
         "optimizer": widgets.Dropdown(
             options=list(OPTIMIZERS), value=optimizer, description="optimizer"
         ),
-        "batch_size": widgets.SelectionSlider(
-            options=[50, 100, 205, 400, 1000, 2000],
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
+        "batch_size": _choice_slider("batch size", [50, 100, 205, 400, 1000, 2000], batch_size),
+        "learning_rate": _choice_slider(
+            "learning rate", [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], learning_rate
         ),
         "loss": widgets.Dropdown(options=LOSSES, value=loss, description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value=reduction, description="reduction"),
@@ -444,51 +544,13 @@ def optimizer_explorer(
 # --- lesson 08: capstone ---
 
 
-def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool | None = None) -> dict:
-    """Measure fixes at every batch size (rows) and learning-rate factor (columns), 1000 steps each.
-
-    ``fixes`` maps a name to ``train`` arguments; a fix's ``learning_rate`` (0.01 if absent) may be
-    a function of the batch size, e.g. ``lambda B: 1 / B``, and each column trains at ``factor ×``
-    that rate. Runs are shared with ``sweep``'s on-disk cache (a run measured by either is reused
-    by both), and the missing ones train together (``course_utils.multirun``), so that runs with
-    the same batch size share each batch.
-
-    Returns
-    -------
-    dict of name -> sweep table of shape ``(len(batch_sizes), len(factors))``
-
-    Introduced in lesson 08.
-    """
-    from .sweep import run_configs
-    from .training import TrainConfig
-
-    keys, configs = [], []
-    for name, fix in fixes.items():
-        base = fix.get("learning_rate", 0.01)
-        rest = {key: value for key, value in fix.items() if key != "learning_rate"}
-        for batch_size in batch_sizes:
-            rate = base(batch_size) if callable(base) else base
-            for factor in factors:
-                keys.append(name)
-                configs.append(
-                    TrainConfig(batch_size=batch_size, learning_rate=float(factor * rate), **rest)
-                )
-    table = run_configs(data, configs, progress=progress)
-    names = np.array(keys)
-    shape = (len(batch_sizes), len(factors))
-    return {name: table[names == name].reshape(shape) for name in fixes}
-
-
 def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fix: str | None = None):
     """Pick a fix → its phase diagram (batch size × learning rate) and its outcome at its own rate.
 
-    ``fixes`` maps names to ``train`` arguments as in :func:`fix_grid`; a picture costs up to
+    ``fixes`` maps names to ``train`` arguments as in :func:`~course_utils.sweep.fix_grid`; a picture costs up to
     ``len(batch_sizes) × len(factors)`` runs the first time, cached on disk and in memory after.
     Introduced in lesson 08.
     """
-    from functools import lru_cache
-
-    from .plots import plot_phase_diagrams
 
     @lru_cache(maxsize=64)
     def cached_grid(name):
@@ -503,11 +565,11 @@ def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fi
             for row in grid[:, list(factors).index(1.0)]:
                 outcome = (
                     f"NaN at step {int(row['first_nonfinite_step'])}"
-                    if row["diverged"]
+                    if row["went_nonfinite"]
                     else f"{float(row['test_accuracy']):.3f}"
                 )
                 cells.append(f"B={int(row['batch_size'])}: {outcome}")
-        finite = int((~grid["diverged"]).sum())
+        finite = int((~grid["went_nonfinite"]).sum())
         figure = plot_phase_diagrams(
             {fix: grid},
             labels,
@@ -523,149 +585,4 @@ def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fi
         controls, render, title=f"One fix across batch sizes and learning rates ({data.name})"
     )
     explorer.cached_grid = cached_grid
-    return explorer
-
-
-# --- lesson 03: gradient scaling ---
-
-
-def gradient_scaling_explorer(
-    data, *, batch_size: int = 205, learning_rate: float = 0.01, dtype: str = "float32", steps: int = 40
-):
-    """Batch size, learning rate and dtype → logit gap and gradient norm per step, with float limits.
-
-    Each setting trains ``steps`` steps with :func:`~course_utils.diagnostics.trace_steps` (the
-    failure, when it comes, comes within the first few steps); runs are cached by their parameters
-    (``explorer.cached_trace.cache_info()``).
-    Introduced in lesson 03.
-    """
-    from functools import lru_cache
-
-    from .diagnostics import trace_steps
-    from .model import DTYPES, float_limits
-    from .plots import plot_step_trace
-
-    @lru_cache(maxsize=256)
-    def cached_trace(batch_size, learning_rate, dtype):
-        return trace_steps(
-            data, batch_size=batch_size, learning_rate=learning_rate, dtype=dtype, steps=steps
-        )
-
-    def render(batch_size, learning_rate, dtype):
-        trace = cached_trace(batch_size, learning_rate, dtype)
-        limit = float_limits(dtype).softmax_zero_gap
-        peak = int(trace.logit_gap.argmax())
-        k = trace.first_nonfinite_step
-        if k is None:
-            verdict = f"all values finite for {steps} steps"
-            headline = "stays finite"
-        else:
-            verdict = (
-                f"gap {trace.logit_gap[k]:.1f} at step {k} → first non-finite value "
-                f"(<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
-            )
-            headline = f"NaN at step {k}"
-        text = (
-            f"B = {batch_size}, lr = {learning_rate:g}, {dtype}: effective step lr·B = "
-            f"<b>{learning_rate * batch_size:.3g}</b>; first gradient norm "
-            f"{trace.gradient_norm[0]:.0f}; largest gap {trace.logit_gap[peak]:.1f} (step {peak}), "
-            f"p = 0 line {limit:.2f}; {verdict}"
-        )
-        title = f"B={batch_size}, lr={learning_rate:g}, lr·B={learning_rate * batch_size:.3g}, {dtype}: {headline}"
-        return plot_step_trace(trace, float_limits(dtype), title=title), text
-
-    controls = {
-        "batch_size": widgets.IntSlider(
-            value=batch_size,
-            min=10,
-            max=len(data.train_labels),
-            step=1,
-            description="batch size",
-            continuous_update=False,
-        ),
-        "learning_rate": widgets.SelectionSlider(
-            options=[0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05],
-            value=learning_rate,
-            description="learning rate",
-            continuous_update=False,
-        ),
-        "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
-    }
-    explorer = Explorer(controls, render, title=f"How the batch size spreads the logits ({data.name})")
-    explorer.cached_trace = cached_trace
-    return explorer
-
-
-# --- lesson 04: mean reduction ---
-
-# The tutorial's learning rate for each reduction: 0.01 for its summed loss, and the same step per
-# example for a mean loss at its batch size of 100 (lr_mean = lr_sum · B = 0.01 · 100).
-TUTORIAL_LEARNING_RATES = {"sum": 0.01, "mean": 1.0}
-
-
-def mean_reduction_explorer(
-    data, *, batch_size: int = 2000, reduction: str = "mean", examples: int = 100_000
-):
-    """Batch size and reduction → loss per example against examples seen, beside the tutorial.
-
-    Every run sees ``examples`` training examples (``examples // batch_size`` steps) at the
-    tutorial's learning rate for its reduction (0.01 summed, 1.0 averaged); the tutorial itself
-    (B = 100, sum, 0.01) is drawn as a grey dashed reference. Runs are cached by their parameters
-    (``explorer.cached_train.cache_info()``).
-    Introduced in lesson 04.
-    """
-    from functools import lru_cache
-
-    from .model import REDUCTIONS
-    from .plots import add_legend, new_figure, plot_loss_vs_examples
-    from .training import train
-
-    @lru_cache(maxsize=64)
-    def cached_train(batch_size, reduction):
-        return train(
-            data,
-            batch_size=batch_size,
-            learning_rate=TUTORIAL_LEARNING_RATES[reduction],
-            reduction=reduction,
-            steps=max(1, examples // batch_size),
-        )
-
-    def render(batch_size, reduction):
-        result = cached_train(batch_size, reduction)
-        tutorial = cached_train(100, "sum")
-        lr = TUTORIAL_LEARNING_RATES[reduction]
-        steps = result.config.steps
-        if result.diverged:
-            k = result.first_nonfinite_step
-            verdict = f"<b>went NaN</b> at step {k} (after {k * batch_size:,} examples)"
-            headline = f"NaN after {k * batch_size:,} examples"
-        else:
-            verdict = f"all finite; test accuracy <b>{result.test_accuracy:.3f}</b>"
-            headline = f"accuracy {result.test_accuracy:.3f}"
-        figure, ax = new_figure(6.8, 3.8)
-        plot_loss_vs_examples([tutorial], ax=ax, color="#999999", ls="--")
-        plot_loss_vs_examples(
-            [result], ax=ax, title=f"B={batch_size}, {reduction}, lr={lr:g}: {headline}"
-        )
-        add_legend(ax, fontsize="x-small")
-        text = (
-            f"B = {batch_size}, reduction {reduction}, lr = {lr:g} (a step of lr·"
-            f"{'B' if reduction == 'sum' else '1'} = {lr * (batch_size if reduction == 'sum' else 1):.3g} "
-            f"times the mean gradient), {steps} steps = {steps * batch_size:,} examples: {verdict}"
-        )
-        return figure, text
-
-    controls = {
-        "batch_size": widgets.SelectionSlider(
-            options=[50, 100, 200, 500, 1000, 2000, 4000],
-            value=batch_size,
-            description="batch size",
-            continuous_update=False,
-        ),
-        "reduction": widgets.ToggleButtons(
-            options=REDUCTIONS, value=reduction, description="reduction"
-        ),
-    }
-    explorer = Explorer(controls, render, title=f"Sum or mean over the batch ({data.name})")
-    explorer.cached_train = cached_train
     return explorer

@@ -18,7 +18,7 @@ from course_utils.checks import CheckFailed
 def bisection(data, works, fails, round_up=False):
     while fails - works > 1:
         middle = (works + fails + round_up) // 2
-        if train(data, batch_size=middle).diverged:
+        if train(data, batch_size=middle).went_nonfinite:
             fails = middle
         else:
             works = middle
@@ -61,7 +61,7 @@ def bisection_rounding_up(data, works, fails):
 
 def scan_upwards(data, works, fails):
     """A search that finds a boundary, but not by bisection: the first failing size above works."""
-    return next(b for b in range(works + 1, fails + 1) if train(data, batch_size=b).diverged)
+    return next(b for b in range(works + 1, fails + 1) if train(data, batch_size=b).went_nonfinite)
 
 
 def test_bisection_answers_are_the_ends_of_both_roundings_and_each_is_a_boundary():
@@ -70,8 +70,8 @@ def test_bisection_answers_are_the_ends_of_both_roundings_and_each_is_a_boundary
     assert bisection(data, 100, 400) in answers
     assert bisection_rounding_up(data, 100, 400) in answers
     for found in answers:
-        assert train(data, batch_size=found).diverged
-        assert not train(data, batch_size=found - 1).diverged
+        assert train(data, batch_size=found).went_nonfinite
+        assert not train(data, batch_size=found - 1).went_nonfinite
 
 
 @pytest.mark.parametrize("hidden", [False, True])

@@ -98,7 +98,7 @@ def test_sweep_columns_are_the_settings_then_the_outcome():
     assert names[: len(SETTINGS)] == SETTINGS == sweeps.CONFIG_FIELDS
     assert names[len(SETTINGS) :] == (
         "test_accuracy",
-        "diverged",
+        "went_nonfinite",
         "first_nonfinite_step",
         "first_nonfinite",
         "final_loss",

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import float_limits, flush_subnormals, loss_and_gradient, softmax
+from course_utils import float_limits, loss_and_gradient, softmax
+from course_utils.model import flush_subnormals
 
 
 def batch(seed, batch_size, spread):

@@ -54,8 +54,8 @@ def pairs(data):
 
 def test_the_grid_has_runs_on_both_sides_of_the_threshold(pairs):
     naive = [single for _, single in pairs[:12]]
-    assert any(r.diverged for r in naive) and not all(r.diverged for r in naive)
-    assert any(r.diverged for _, r in pairs) and not all(r.diverged for _, r in pairs)
+    assert any(r.went_nonfinite for r in naive) and not all(r.went_nonfinite for r in naive)
+    assert any(r.went_nonfinite for _, r in pairs) and not all(r.went_nonfinite for _, r in pairs)
 
 
 def test_outcome_and_accuracy_equal_the_single_run(pairs):
@@ -114,7 +114,7 @@ def test_the_check_of_the_wide_product_agrees_with_other_numbers():
         assert _fast.wide_product_is_exact("backward", batch, runs, "float32") == backward
 
 
-def test_diverged_runs_leave_the_stack(data, monkeypatch):
+def test_runs_that_went_nonfinite_leave_the_stack(data, monkeypatch):
     runs_per_call = []
     original = training.loss_and_gradient
 
@@ -128,7 +128,7 @@ def test_diverged_runs_leave_the_stack(data, monkeypatch):
         [TrainConfig(batch_size=50, learning_rate=lr, steps=20) for lr in (5.0, 0.01)],
         workers=1,
     )
-    assert fast.diverged and not slow.diverged
+    assert fast.went_nonfinite and not slow.went_nonfinite
     assert runs_per_call[0] == 2
     assert runs_per_call[fast.first_nonfinite_step + 1 :] == [1] * (19 - fast.first_nonfinite_step)
 
@@ -175,7 +175,7 @@ def test_worker_processes_give_the_numbers_of_this_process(data, monkeypatch):
     elsewhere = train_many(data, configs, workers=2)
     assert calls == [2] and len(multiprocessing.active_children()) >= 2
     assert _same_numbers(here, elsewhere)
-    assert any(r.diverged for r in here) and not all(r.diverged for r in here)
+    assert any(r.went_nonfinite for r in here) and not all(r.went_nonfinite for r in here)
 
 
 def test_one_group_is_split_between_the_workers(data):

@@ -4,11 +4,13 @@ import ast
 import hashlib
 import importlib.util
 import inspect
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,57 @@ def test_every_public_name_exists_and_is_documented():
         obj = getattr(course_utils, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             assert inspect.getdoc(obj), f"course_utils.{name} has no docstring"
+
+
+def api_groups() -> list[tuple[str, str | None]]:
+    """Each name of ``__all__`` in the order listed, with its group in ``course_utils/__init__.py``:
+    the last ``# lesson NN`` or ``# tools`` comment above it (None before the first one)."""
+    source = (ROOT / "course_utils" / "__init__.py").read_text()
+    listed, group, inside = [], None, False
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.NAME and token.string == "__all__":
+            inside = True
+        elif inside and token.type == tokenize.COMMENT:
+            heading = re.match(r"# (lesson \d\d|tools)\b", token.string)
+            group = heading.group(1) if heading else group
+        elif inside and token.type == tokenize.STRING:
+            listed.append((ast.literal_eval(token.string), group))
+        elif inside and token.string == "]":
+            break
+    return listed
+
+
+def test_every_public_name_is_listed_once_under_a_group():
+    listed = api_groups()
+    assert [name for name, _ in listed] == course_utils.__all__
+    assert len(set(course_utils.__all__)) == len(course_utils.__all__), "a name is listed twice"
+    assert all(group is not None for _, group in listed), "names above the first group's comment"
+
+
+def test_public_names_sit_in_the_group_of_the_lesson_that_first_imports_them():
+    first = {}
+    for (_, name), notebook in lesson_imports().items():
+        first[name] = min(first.get(name, "lesson 99"), f"lesson {notebook[:2]}")
+    problems = []
+    for name, group in api_groups():
+        expected = first.get(name, "tools")
+        if group != expected:
+            why = "no lesson imports it" if expected == "tools" else f"{expected} imports it first"
+            problems.append(f"{name} is listed under {group!r}, but {why}: list it under {expected!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_only_the_exercise_checks_are_named_check():
+    """``check_…`` names an exercise check (lessons and hidden tests call them, from checks.py);
+    the package's argument validators are named ``require_…``."""
+    misnamed = [
+        f"{path.name}: {node.name}"
+        for path in sorted((ROOT / "course_utils").glob("*.py"))
+        if path.name != "checks.py"
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")
+    ]
+    assert not misnamed, f"validators named like exercise checks (call them require_…): {misnamed}"
 
 
 def test_bundled_sample_matches_its_recorded_hash():

@@ -82,7 +82,7 @@ def test_lesson_05_accuracy_by_variant(table):
     figure = plot_accuracy_by_variant(
         sizes,
         {"stable, sum": accuracy, "epsilon, sum": accuracy, "naive, sum": accuracy},
-        diverged={"naive, sum": table["diverged"]},
+        went_nonfinite={"naive, sum": table["went_nonfinite"]},
     )
     assert nan_markers(figure) and legend_problems(figure) == []
 
@@ -94,7 +94,7 @@ def test_lesson_06_accuracy_and_loss_by_variant(table):
         sizes,
         {"stable, sum": table["test_accuracy"], "naive, sum": table["test_accuracy"]},
         {"stable, sum": loss},
-        diverged={"naive, sum": table["diverged"]},
+        went_nonfinite={"naive, sum": table["went_nonfinite"]},
     )
     assert nan_markers(figure) and legend_problems(figure) == []
 

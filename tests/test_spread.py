@@ -24,7 +24,7 @@ def test_each_entry_is_the_accuracy_of_that_seed_and_summation_order(data, sprea
         for j, summation in enumerate(spread.summations):
             single = train(data, seed=seed, summation=summation, **spread.setting)
             assert spread.accuracies[i, j] == single.test_accuracy
-            assert spread.nonfinite[i, j] == single.diverged
+            assert spread.nonfinite[i, j] == single.went_nonfinite
 
 
 def test_median_and_range_summarise_the_runs(spreads):

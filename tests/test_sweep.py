@@ -31,7 +31,7 @@ def test_each_row_equals_a_single_run(data, tmp_path):
         single = train(
             data, batch_size=int(row["batch_size"]), learning_rate=float(row["learning_rate"]), steps=40
         )
-        assert row["diverged"] == single.diverged
+        assert row["went_nonfinite"] == single.went_nonfinite
         assert row["test_accuracy"] == single.test_accuracy
         assert row["first_nonfinite_step"] == (
             -1 if single.first_nonfinite_step is None else single.first_nonfinite_step
@@ -76,7 +76,7 @@ def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
         steps=25,
         cache=False,
     )
-    assert len(table) == 32 and table["diverged"].any() and not table["diverged"].all()
+    assert len(table) == 32 and table["went_nonfinite"].any() and not table["went_nonfinite"].all()
     for row in table:
         single = train(
             data,
@@ -212,7 +212,10 @@ def test_run_configs_keeps_the_order_of_any_list_and_shares_the_cache_with_sweep
         single = train(
             data, **{f: getattr(config, f) for f in ("batch_size", "learning_rate", "loss", "steps")}
         )
-        assert row["test_accuracy"] == single.test_accuracy and row["diverged"] == single.diverged
+        assert (
+            row["test_accuracy"] == single.test_accuracy
+            and row["went_nonfinite"] == single.went_nonfinite
+        )
     # sweep reads the rows that run_configs cached: same bytes, no new cache files
     by_sweep = sweep(
         data, batch_size=300, learning_rate=[0.05, 0.001], steps=15, cache=tmp_path, workers=1

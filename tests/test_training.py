@@ -22,7 +22,7 @@ def test_first_loss_at_batch_205_is_205_ln_10(data):
 def test_tutorial_settings_reach_85_percent_on_the_sample(data):
     result = train(data)
     assert result.test_accuracy >= 0.85
-    assert not result.diverged and np.isfinite(result.losses).all()
+    assert not result.went_nonfinite and np.isfinite(result.losses).all()
 
 
 def test_identical_runs_are_bit_identical(data):
@@ -54,7 +54,7 @@ def test_batches_follow_tensorflows_next_batch():
 
 def test_a_diverging_run_records_nan_without_raising(data):
     result = train(data, batch_size=1000, learning_rate=0.05, steps=50)
-    assert result.diverged
+    assert result.went_nonfinite
     step = result.first_nonfinite_step
     assert result.first_nonfinite in ("loss", "gradient", "weights", "logits")
     assert np.isfinite(result.losses[:step]).all()
@@ -65,8 +65,8 @@ def test_a_diverging_run_records_nan_without_raising(data):
 
 @pytest.mark.parametrize("loss", ["epsilon", "clipped", "stable"])
 def test_epsilon_clipped_and_stable_losses_never_produce_nan_where_naive_does(data, loss):
-    assert train(data, batch_size=1000, steps=30).diverged
-    assert not train(data, batch_size=1000, steps=30, loss=loss).diverged
+    assert train(data, batch_size=1000, steps=30).went_nonfinite
+    assert not train(data, batch_size=1000, steps=30, loss=loss).went_nonfinite
 
 
 def test_float64_keeps_arithmetic_in_float64(data):

@@ -1,4 +1,5 @@
-"""Clipping as TensorFlow differentiated it, the per-step gradient trace, and the loss-by-gap curves."""
+"""Clipping as TensorFlow differentiated it (the core's ``loss="clipped"``), the per-step gradient
+trace, and the loss-by-gap curves (``course_utils.diagnostics``)."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,6 @@ from threadpoolctl import threadpool_limits
 
 from course_utils import (
     batch_indices,
-    clipped_loss_and_gradient,
     float_limits,
     load_mnist,
     loss_and_gradient,
@@ -21,6 +21,11 @@ from course_utils import (
 @pytest.fixture(scope="module")
 def data():
     return load_mnist("sample")
+
+
+def clipped_loss_and_gradient(logits, onehot, **options):
+    """``-sum(y * log(clip_by_value(p, epsilon, 1)))`` and its gradient, as lesson 05 computes it."""
+    return loss_and_gradient(logits, onehot, loss="clipped", **options)
 
 
 def batch(seed, size, spread, dtype=np.float64):
@@ -107,14 +112,14 @@ def test_trace_records_every_step_and_ends_with_the_runs_accuracy(data):
 def test_epsilon_at_large_batch_leaves_examples_without_gradient_and_stable_does_not(data):
     epsilon = trace_gradients(data, loss="epsilon", batch_size=1000, steps=15)
     stable = trace_gradients(data, loss="stable", batch_size=1000, steps=15)
-    assert not epsilon.result.diverged and not stable.result.diverged
+    assert not epsilon.result.went_nonfinite and not stable.result.went_nonfinite
     assert epsilon.dead_rows.max() > 0.05
     assert stable.dead_rows.max() == 0  # p - y is -1 at a target with p = 0, never 0
 
 
 def test_an_epsilon_below_one_over_flt_max_brings_the_nan_back(data):
     trace = trace_gradients(data, loss="epsilon", epsilon=1e-40, batch_size=400, steps=10)
-    assert trace.result.diverged and trace.result.first_nonfinite == "gradient"
+    assert trace.result.went_nonfinite and trace.result.first_nonfinite == "gradient"
 
 
 def test_never_predicted_lists_classes_missing_from_the_test_predictions(data):

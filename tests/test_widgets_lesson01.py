@@ -40,7 +40,7 @@ def test_steps_control_changes_summary_and_figure_and_returns_from_the_cache(dat
     assert explorer.updates == 3
 
 
-def test_a_setting_that_diverges_says_so(data):
+def test_a_setting_that_goes_nan_says_so(data):
     explorer = tutorial_explorer(data, steps=30)
     explorer.controls["learning_rate"].value = 0.03
     explorer.controls["batch_size"].value = 200

@@ -33,7 +33,7 @@ def test_fix_grid_is_one_sweep_table_per_fix_with_a_learning_rate_per_batch_size
     again = sweep(data, batch_size=200, optimizer="adam", learning_rate=0.001)
     assert len(list(tmp_path.glob("*.npy"))) == files
     assert again.tobytes() == grids["adam"][1, 0].tobytes()
-    assert grids["tutorial"]["diverged"][1, 1] and not grids["adam"]["diverged"].any()
+    assert grids["tutorial"]["went_nonfinite"][1, 1] and not grids["adam"]["went_nonfinite"].any()
 
 
 def test_picking_a_fix_changes_summary_and_figure(data, tmp_path, monkeypatch):

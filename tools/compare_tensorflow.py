@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             key = (optimizer, batch_size)
             if tf_first is not None:
                 tf_fail.append(key)
-            if ours.diverged:
+            if ours.went_nonfinite:
                 np_fail.append(key)
             if tf_first != ours.first_nonfinite_step:
                 disagree.append(key)
