@@ -117,8 +117,11 @@ from .widgets import (
 
 # isort: split
 # --- lesson 09: low precision ---
+from .checks import check_scaled_weight_gradient, check_underflow_gap
+from .diagnostics import PrecisionTrace, trace_precision
 from .model import dtype_sum, smallest_normal
 from .training import GROWTH_INTERVAL, LossScaler
+from .widgets import precision_explorer
 
 __all__ = [
     "CAPSTONE_SETUP",
@@ -231,7 +234,12 @@ __all__ = [
     # lesson 09: low precision
     "GROWTH_INTERVAL",
     "LossScaler",
+    "PrecisionTrace",
+    "check_scaled_weight_gradient",
+    "check_underflow_gap",
     "dtype_sum",
+    "precision_explorer",
     "smallest_normal",
+    "trace_precision",
 ]
 __version__ = "0.1.0"
