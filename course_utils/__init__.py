@@ -110,6 +110,14 @@ from .widgets import (
     tutorial_explorer,
 )
 
+# isort: split
+# --- lesson 09: low precision ---
+from .checks import check_scaled_weight_gradient, check_underflow_gap
+from .diagnostics import PrecisionTrace, trace_precision
+from .model import dtype_sum, smallest_normal
+from .training import GROWTH_INTERVAL, LossScaler
+from .widgets import precision_explorer
+
 __all__ = [
     # Grouped by the lesson that first imports each name (tests/test_packaging.py checks it).
     # lesson 01 (01-naive-tutorial): the tutorial rebuilt in numpy
@@ -193,7 +201,19 @@ __all__ = [
     "fix_explorer",
     "check_diagnosis",
     "check_fixed_setup",
+    # lesson 09: low precision
+    "DTYPES",
+    "check_scaled_weight_gradient",
+    "check_underflow_gap",
+    "dtype_sum",
+    "precision_explorer",
+    "smallest_normal",
+    "trace_precision",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
+    #   loss scaling as the training core does it, and what trace_precision returns
+    "GROWTH_INTERVAL",
+    "LossScaler",
+    "PrecisionTrace",
     #   full MNIST on request (`python -m course_utils fetch-data`), and the IDX reader
     "fetch_mnist",
     "full_mnist_present",
@@ -201,7 +221,6 @@ __all__ = [
     "DataError",
     #   a run's settings and their choices; runs from TrainConfig (benchmarks, scripts)
     "TrainConfig",
-    "DTYPES",
     "LOSSES",
     "REDUCTIONS",
     "run",

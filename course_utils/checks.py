@@ -1451,3 +1451,105 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         f"fixed: the loss comes from the logits, no NaN and test accuracy {result.test_accuracy:.3f} "
         f"with seed {seed} ({data.name})."
     )
+
+
+# --- lesson 09: low precision ---
+
+
+@exercise("(a)", ("my_underflow_gap",))
+def check_underflow_gap(my_underflow_gap, *, hidden: bool = False) -> None:
+    """Check ``my_underflow_gap(dtype)``: the logit gap at which ``exp(-gap)`` falls below the
+    dtype's smallest normal number (and so flushes to 0), ``-ln(smallest normal)``.
+
+    Compared, within 1e-3 relative, with that formula and with :func:`float_limits`' bisection
+    (which moves in steps of the dtype's own numbers). Introduced in lesson 09.
+    """
+    model = reference("model")
+    for dtype in ("bfloat16", "float32") if hidden else ("float16",):
+        got = as_float(
+            f"my_underflow_gap({dtype!r})",
+            call_quietly(my_underflow_gap, dtype),
+            hint="return one number, e.g. float(-math.log(...)).",
+        )
+        tiny = float(model.smallest_normal(dtype))
+        expected = -math.log(tiny)
+        limits = model.float_limits(dtype)
+        others = {
+            "the gap at which 1/p overflows (ln of the largest finite number)": math.log(
+                limits.largest_finite
+            ),
+            "the gap at which exp rounds to 0 even with subnormals": limits.exp_underflow_gap_ieee,
+            "ln of the smallest normal, without the minus sign": -expected,
+        }
+        for what, value in others.items():
+            if abs(got - value) <= 1e-3 * abs(value):
+                fail(
+                    f"my_underflow_gap({dtype!r}) returned {got!r}: {what}.",
+                    "the flush-to-zero limit: exp(-gap) = smallest normal, so gap = -ln(smallest normal).",
+                )
+        bisected = limits.exp_underflow_gap_flushed
+        if not abs(got - expected) <= 1e-3 * expected or not abs(got - bisected) <= 2e-3 * bisected:
+            fail(
+                f"my_underflow_gap({dtype!r}) returned {got!r}, expected about {expected:.4f} "
+                f"(float_limits measured {bisected:.4f}).",
+                "use smallest_normal(dtype) from course_utils and math.log.",
+            )
+    ok(f"my_underflow_gap gives the flush-to-zero gap ({expected:.4f} for {dtype}).")
+
+
+def _scaled_gradient_cases(hidden: bool):
+    """(images, grad_logits, loss_scale): float32 gradients of the stable mean loss at B = 1000
+    after some training, whose small entries underflow in float16; images rounded to float16."""
+    data = reference("data").load_sample()
+    model = reference("model")
+    training = reference("training")
+    trained = training.train(
+        data, batch_size=1000, steps=12 if hidden else 8, loss="stable", reduction="mean",
+        learning_rate=1.0,
+    )  # fmt: skip
+    start = 2000 if hidden else 0
+    images = data.train_images[start : start + 1000].astype(np.float16).astype(np.float32)
+    onehot = np.eye(10, dtype=np.float32)[data.train_labels[start : start + 1000]]
+    logits = images @ trained.weights + trained.bias
+    grad = model.loss_and_gradient(logits, onehot, loss="stable", reduction="mean").grad_logits
+    return [(images, grad, scale) for scale in ((4096.0, 256.0) if hidden else (1024.0,))]
+
+
+def _mixed_weight_gradient(images, grad_logits, loss_scale) -> np.ndarray:
+    """The course's: the scaled float32 gradient cast to float16, the product accumulated in
+    float32 and rounded to float16, cast to float32 and divided by the scale."""
+    linear = reference("linear")
+    with np.errstate(all="ignore"):
+        low = (grad_logits * np.float32(loss_scale)).astype(np.float16)
+        product = linear.matmul(images.T, low)
+        return product.astype(np.float32) / np.float32(loss_scale)
+
+
+@exercise("(b)", ("my_scaled_weight_gradient",))
+def check_scaled_weight_gradient(my_scaled_weight_gradient, *, hidden: bool = False) -> None:
+    """Check ``my_scaled_weight_gradient(images, grad_logits, loss_scale)``: the weight gradient as
+    mixed float16 computes it with loss scaling (float32 result, unscaled).
+
+    Introduced in lesson 09.
+    """
+    for images, grad, scale in _scaled_gradient_cases(hidden):
+        got = call_quietly(my_scaled_weight_gradient, images.copy(), grad.copy(), scale)
+        expected = _mixed_weight_gradient(images, grad, scale)
+        unscaled = _mixed_weight_gradient(images, grad, 1.0)
+        name = f"my_scaled_weight_gradient(images, grad_logits, {scale:g})"
+        if type(got) is np.ndarray and got.shape == expected.shape:
+            got64 = got.astype(np.float64)
+            if np.array_equal(got64, unscaled.astype(np.float64)) and not np.array_equal(
+                unscaled, expected
+            ):
+                fail(
+                    f"{name} equals the gradient without loss scaling.",
+                    "multiply grad_logits by loss_scale before the cast to float16, and divide the "
+                    "float32 result by it.",
+                )
+        assert_array_close(
+            name, got, expected, rtol=2e-3, atol=1e-9, dtype=np.float32,
+            hint="scale, cast to np.float16, product in float32 (images.T @ g.astype(np.float32)), "
+            "round it to float16, cast to float32, divide by loss_scale.",
+        )  # fmt: skip
+    ok(f"{name} computes mixed float16's loss-scaled weight gradient.")

@@ -317,3 +317,56 @@ def losses_by_gap(
         **{f"{name}_loss": np.array(v, dtype=dt) for name, v in values.items()},
         **{f"{name}_gradient": np.array(g, dtype=dt) for name, g in gradients.items()},
     )
+
+
+# --- lesson 09: low precision ---
+
+
+@dataclass(frozen=True, repr=False)
+class PrecisionTrace:
+    """What low precision does to one run's gradients and updates, step by step.
+
+    ``zero_gradient_fraction[k]``: the share of the entries of step ``k``'s gradient with respect
+    to the logits (as the backward products use it: scaled, and in mixed precision cast to the
+    low dtype) that are exactly 0. ``lost_update_fraction[k]``: of the weights whose gradient at
+    step ``k`` was not 0, the share that the update left unchanged (the step was rounded away
+    against the weight's own size). Introduced in lesson 09.
+    """
+
+    result: TrainResult
+    zero_gradient_fraction: np.ndarray
+    lost_update_fraction: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"PrecisionTrace({self.result!r}: zero gradient entries "
+            f"{self.zero_gradient_fraction.mean():.1%}, lost updates {self.lost_update_fraction.mean():.1%})"
+        )
+
+
+def trace_precision(data: MnistData, **train_arguments) -> PrecisionTrace:
+    """Train as :func:`train` does and record, per step, the gradient entries that are 0 and the
+    weight updates that rounding lost.
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> trace = trace_precision(load_mnist(), batch_size=1000, steps=5, dtype="float16",
+    ...                         loss="stable", reduction="mean", learning_rate=1.0)
+    >>> bool(trace.zero_gradient_fraction.mean() > 0.3)  # (p - y) / 1000, flushed below 2**-14
+    True
+
+    Introduced in lesson 09.
+    """
+    zeros, lost = [], []
+    before: list[np.ndarray] = []  # the weights before the step's update (zeros at step 0)
+
+    def observe(record: StepRecord) -> None:
+        zeros.append(float(np.mean(record.grad_logits == 0)))
+        previous = before[0] if before else np.zeros_like(record.weights)
+        pushed = record.grad_weights != 0
+        lost.append(float(np.mean((record.weights == previous)[pushed])) if pushed.any() else 0.0)
+        before[:] = [record.weights.copy()]
+
+    result = train(data, observe=observe, **train_arguments)
+    return PrecisionTrace(result, np.array(zeros), np.array(lost))

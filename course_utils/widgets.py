@@ -586,3 +586,65 @@ def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fi
     )
     explorer.cached_grid = cached_grid
     return explorer
+
+
+# --- lesson 09: low precision ---
+
+
+def precision_explorer(
+    data, *, batch_size: int = 205, dtype: str = "bfloat16", mode: str = "pure", steps: int = 40
+):
+    """Batch size, dtype and pure or mixed precision → logit gap and gradient norm per step of the
+    naive summed tutorial, with the dtype's limits (mixed precision: float32's, where its softmax runs).
+
+    Runs are cached by their parameters (``explorer.cached_trace.cache_info()``); float32 and
+    float64 have no mixed mode (the summary says so and shows the plain run).
+    Introduced in lesson 09.
+    """
+    from functools import lru_cache
+
+    from .diagnostics import trace_steps
+    from .linear import LOW_PRECISION
+    from .model import DTYPES, float_limits
+    from .plots import plot_step_trace
+
+    @lru_cache(maxsize=256)
+    def cached_trace(batch_size, dtype, mixed):
+        return trace_steps(data, batch_size=batch_size, dtype=dtype, mixed_precision=mixed, steps=steps)
+
+    def render(batch_size, dtype, mode):
+        mixed = mode == "mixed" and dtype in LOW_PRECISION
+        trace = cached_trace(batch_size, dtype, mixed)
+        limits = float_limits("float32" if mixed else dtype)  # where the softmax runs
+        k = trace.first_nonfinite_step
+        verdict = (
+            f"all values finite for {steps} steps"
+            if k is None
+            else f"first non-finite value (<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+        )
+        run = f"{dtype}, {'mixed precision' if mixed else 'pure'}"
+        note = " (float32 and float64 have no mixed mode: the plain run)" * (
+            mode == "mixed" and not mixed
+        )
+        text = (
+            f"B = {batch_size}, {run}{note}: softmax in {limits.dtype}, p = 0 line "
+            f"{limits.softmax_zero_gap:.2f}; largest gap {np.nanmax(trace.logit_gap):.1f}; {verdict}"
+        )
+        headline = "stays finite" if k is None else f"NaN at step {k}"
+        return plot_step_trace(trace, limits, title=f"B={batch_size}, {run}: {headline}"), text
+
+    controls = {
+        "batch_size": widgets.IntSlider(
+            value=batch_size,
+            min=2,
+            max=400,
+            step=1,
+            description="batch size",
+            continuous_update=False,
+        ),
+        "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
+        "mode": widgets.ToggleButtons(options=["pure", "mixed"], value=mode, description="precision"),
+    }
+    explorer = Explorer(controls, render, title=f"The naive tutorial in low precision ({data.name})")
+    explorer.cached_trace = cached_trace
+    return explorer

@@ -34,10 +34,11 @@ SPEC_LESSONS = [
     "06-stable-logits",
     "07-optimizers",
     "08-capstone",
+    "09-low-precision",
 ]
 
 
-def test_the_eight_lessons_of_the_spec_exist_in_order():
+def test_the_nine_lessons_of_the_spec_exist_in_order():
     assert [p.parent.name for p in LESSONS] == SPEC_LESSONS
     assert all(p.stem == p.parent.name for p in LESSONS)
 
