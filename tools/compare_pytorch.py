@@ -6,8 +6,7 @@ separate environment that has it and the course's runtime packages (the tool tak
 the batch order from ``course_utils``), e.g.
 
     python3 -m venv /tmp/torchvenv
-    /tmp/torchvenv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-    /tmp/torchvenv/bin/pip install -e .
+    /tmp/torchvenv/bin/pip install "torch==2.13.0" -e .    # the records: its CPU-only build 2.13.0+cpu
     /tmp/torchvenv/bin/python tools/compare_pytorch.py --preset pure \
         --json course_utils/bundled/pytorch_pure_sample.json
     /tmp/torchvenv/bin/python tools/compare_pytorch.py --preset autocast \
@@ -45,8 +44,12 @@ Batches follow ``course_utils.batch_indices`` (TensorFlow's 2015 next_batch rule
 weights, one thread. A run's first non-finite step is the first step whose loss or parameters are
 not finite (a run stops when its parameters are); test accuracy is measured in the run's own
 precision (under autocast for ``autocast`` runs); the first three losses are stored as they were.
-``--flush-denormal`` calls ``torch.set_flush_denormal(True)`` (FTZ/DAZ for float32 arithmetic;
-the record says whether it was on, and its runs say ``flush_subnormals`` accordingly).
+The records keep PyTorch's default, subnormals on (``flush_subnormals=False`` in their settings).
+``--flush-denormal`` calls ``torch.set_flush_denormal(True)`` (the CPU's FTZ/DAZ), and its runs say
+``flush_subnormals=True``; probed in torch 2.13, it flushes float32 and bfloat16 subnormals (their
+arithmetic runs in float32) but not float16's (``1e-3 * 1e-3`` stays ``1.01e-06`` in float16: the
+float32 → float16 conversion makes subnormals whatever the CPU flags say), so for float16 the flag
+is not the course's ``flush_subnormals=True``.
 """
 
 from __future__ import annotations
