@@ -226,7 +226,7 @@ def autocast_op_dtypes(dtype: str) -> dict[str, str]:
     grads = {}
     with torch.autocast("cpu", dtype=torch_dtype(dtype)):
         logits = torch.addmm(bias, x, weights)
-        logits.register_hook(lambda grad: grads.setdefault("logits_grad", grad.dtype))
+        logits.register_hook(lambda grad: grads.update(logits_grad=grad.dtype))  # returns None
         outputs = {
             "mm": torch.mm(x, weights),
             "matmul": x @ weights,
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if not torch.set_flush_denormal(args.flush_denormal) and args.flush_denormal:
         raise SystemExit("this CPU cannot flush denormals (torch.set_flush_denormal returned False)")
+    op_dtypes = {dtype: autocast_op_dtypes(dtype) for dtype in ("float16", "bfloat16")}
     data = load_mnist(args.source)
     common = {
         "learning_rate": args.learning_rate,
@@ -324,9 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                 "set_flush_denormal": args.flush_denormal,
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             },
-            "autocast_op_dtypes": {
-                dtype: autocast_op_dtypes(dtype) for dtype in ("float16", "bfloat16")
-            },
+            "autocast_op_dtypes": op_dtypes,
             "runs": runs,
         }
         args.json.write_text(json.dumps(record, indent=1) + "\n")
