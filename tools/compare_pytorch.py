@@ -64,6 +64,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from compare_tensorflow import parse_sizes  # noqa: E402  (tools/, this script's folder)
+
 from course_utils.data import load_mnist  # noqa: E402
 from course_utils.training import batch_indices  # noqa: E402
 
@@ -247,14 +249,6 @@ def autocast_op_dtypes(dtype: str) -> dict[str, str]:
     found["logits_grad"] = str(grads["logits_grad"]).removeprefix("torch.")
     found["weights_grad"] = str(weights.grad.dtype).removeprefix("torch.")
     return found
-
-
-def parse_sizes(text: str) -> list[int]:
-    """``150-400`` (a range, both ends included) or ``100,205,1000`` (a list)."""
-    if "," in text:
-        return [int(part) for part in text.split(",")]
-    start, _, stop = text.partition("-")
-    return list(range(int(start), int(stop or start) + 1))
 
 
 def course_outcome(data, batch_size: int, settings: dict) -> dict:
