@@ -46,7 +46,7 @@ from .diagnostics import (
     logit_gap,
     trace_steps,
 )
-from .fidelity import TENSORFLOW_RECORDS, tensorflow_record
+from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
 from .model import (
     DTYPES,
     LOSSES,
@@ -123,6 +123,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "OPTIMIZERS",
+    "PYTORCH_RECORDS",
     "REDUCTIONS",
     "SURVIVAL_SETTING",
     "TENSORFLOW_RECORDS",
@@ -211,6 +212,7 @@ __all__ = [
     "plot_step_trace",
     "plot_weight_images",
     "predict",
+    "pytorch_record",
     "read_idx",
     "run",
     "run_configs",
