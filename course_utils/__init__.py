@@ -115,6 +115,11 @@ from .widgets import (
     tutorial_explorer,
 )
 
+# isort: split
+# --- lesson 09: low precision ---
+from .model import dtype_sum, smallest_normal
+from .training import GROWTH_INTERVAL, LossScaler
+
 __all__ = [
     "CAPSTONE_SETUP",
     "DIAGNOSES",
@@ -225,5 +230,10 @@ __all__ = [
     "train",
     "train_many",
     "tutorial_explorer",
+    # lesson 09: low precision
+    "GROWTH_INTERVAL",
+    "LossScaler",
+    "dtype_sum",
+    "smallest_normal",
 ]
 __version__ = "0.1.0"

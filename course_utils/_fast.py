@@ -43,6 +43,7 @@ def weight_gradients(
 def _wide(summation: str, direction: str, x: np.ndarray, stacked: np.ndarray) -> bool:
     return (
         summation == "blas"
+        and linear.low_precision_of(x, stacked) is None  # those take linear's float32 products
         and stacked.ndim == 3
         and len(stacked) > 1
         and wide_product_is_exact(direction, len(x), len(stacked), x.dtype)

@@ -14,19 +14,39 @@ variables), the course can add the terms in another order:
   BLAS product in its own order) are added: ``x[:, :392] @ W[:392] + x[:, 392:] @ W[392:]`` for
   the logits, and likewise over the batch for ``x.T @ g`` and ``g.sum(0)``.
 
+**Low precision** (float16, bfloat16; lesson 09). Their products are computed the way matrix units
+of accelerators (tensor cores, TPUs) and PyTorch's CPU compute them: the inputs, exactly as they are,
+multiplied and added in float32, and the result rounded once to the low dtype. (numpy's own float16
+product would round after every addition, and is about 100 times slower than float32.) The bias
+sum over the batch is accumulated in float32 likewise. If either operand is low precision the
+product is rounded to that dtype.
+
 ``$BATCH205_SUMMATION`` chooses the default of every run (``tests/test_rounding_sensitivity.py``
 re-executes the lessons with ``halves`` and requires every checked output to be unchanged).
 
-Introduced in lesson 02 (how far last bits move a run).
+Introduced in lesson 02 (how far last bits move a run) and lesson 09 (low precision).
 """
 
 from __future__ import annotations
 
 import os
 
+import ml_dtypes
 import numpy as np
 
 SUMMATIONS = ("blas", "halves")
+LOW_PRECISION = ("float16", "bfloat16")  # accumulated in float32, rounded once
+_LOW_DTYPES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))  # (faster to compare than names)
+
+
+def is_low_precision(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` (a numpy dtype) is float16 or bfloat16."""
+    return dtype == _LOW_DTYPES[0] or dtype == _LOW_DTYPES[1]
+
+
+def low_precision_of(*arrays: np.ndarray) -> np.dtype | None:
+    """The low-precision dtype among the operands of a product, or None."""
+    return next((a.dtype for a in arrays if is_low_precision(a.dtype)), None)
 
 
 def default_summation() -> str:
@@ -40,6 +60,10 @@ def default_summation() -> str:
 
 def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
     """``a @ b`` (numpy's broadcasting ``matmul``), its inner sums added in the order ``summation``."""
+    low = low_precision_of(a, b)
+    if low is not None:  # float32 accumulation, one rounding
+        a, b = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
+        return matmul(a, b, summation).astype(low)
     if summation == "blas":
         return np.matmul(a, b)
     half = a.shape[-1] // 2
@@ -48,6 +72,8 @@ def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
 
 def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
     """``g.sum(axis=-2, keepdims=True)``: the bias gradient, summed over the batch axis."""
+    if is_low_precision(g.dtype):  # float32 accumulation, one rounding
+        return batch_sum(g.astype(np.float32), summation).astype(g.dtype)
     if summation == "blas":
         return g.sum(axis=-2, keepdims=True)
     half = g.shape[-2] // 2

@@ -1,41 +1,74 @@
 """Softmax regression and its three cross-entropy losses, computed the way TensorFlow 1.x did.
 
-Everything here is plain numpy in the dtype of its inputs. Two details decide *where* the naive
-model breaks, so they are kept exactly:
+Everything here is plain numpy in the dtype of its inputs (float32, float64, or the low-precision
+float16 and bfloat16 of lesson 09, with ``bfloat16`` from ``ml_dtypes``; for those two, sums over the
+classes and over the batch are accumulated in float32 and rounded once, as PyTorch's CPU reductions
+do: :func:`dtype_sum`). Two details decide *where* the naive model breaks, so they are kept exactly:
 
 * **Flush-to-zero.** TensorFlow's CPU kernels run with subnormal floats flushed to zero (the
   FTZ/DAZ bits of the x86 MXCSR register). numpy does not. ``flush_subnormals`` emulates it on the
   results that matter: ``exp`` in the softmax, the softmax itself, the naive ``log``-gradient and the
-  softmax backward pass.
+  softmax backward pass. In every dtype it flushes what is subnormal *in that dtype* (below
+  ``smallest_normal``: 2**-126 in float32 and bfloat16, 2**-14 ≈ 6.1e-5 in float16): see
+  :func:`flush_subnormals` for what hardware does per dtype.
 * **The unfused chain rule of the naive loss.** Autodiff through ``-sum(y * log(p))`` computes
   ``g_p = -y * (1/p)`` and then the softmax backward pass. With ``p == 0`` that gives ``-0 * inf =
   nan``, exactly as TensorFlow did. Simplifying it to ``p - y`` would hide the failure the course
   is about.
 
-Introduced in lesson 01 (softmax, naive loss), 05 (epsilon) and 06 (stable).
+Introduced in lesson 01 (softmax, naive loss), 05 (epsilon), 06 (stable) and 09 (float16, bfloat16).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ml_dtypes  # registers bfloat16 with numpy: np.dtype("bfloat16") works from here on
 import numpy as np
 
-from .linear import logits_of
+from .linear import is_low_precision, logits_of
 
 LOSSES = ("naive", "epsilon", "clipped", "stable")
 REDUCTIONS = ("sum", "mean")
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64", "float16", "bfloat16")
 DEFAULT_EPSILON = 1e-10
 ONEDNN_EXP_FLOOR = np.float32(2.0**-125)  # oneDNN's float32 exp gives 0 below this
+
+
+def smallest_normal(dtype) -> np.floating:
+    """The smallest positive normal number of ``dtype`` (a name or numpy dtype), as that type.
+
+    Examples
+    --------
+    >>> float(smallest_normal("float16")), float(smallest_normal("bfloat16")) == 2.0**-126
+    (6.103515625e-05, True)
+    """
+    return ml_dtypes.finfo(np.dtype(dtype)).smallest_normal
 
 
 def flush_subnormals(a: np.ndarray) -> np.ndarray:
     """Set subnormal entries of ``a`` to zero, in place, as a CPU with FTZ/DAZ would.
 
+    What hardware does, per dtype (``flush_subnormals=True``, the course's default for every
+    dtype, is this function applied to the results listed in the module docstring):
+
+    * **float32, float64:** TensorFlow's CPU kernels run with FTZ/DAZ set (spec §4); numpy
+      does not (``flush_subnormals=False``); PyTorch's CPU does with
+      ``torch.set_flush_denormal(True)``.
+    * **bfloat16:** its exponent range is float32's, and CPUs compute bfloat16 operations in
+      float32 and round, so a CPU with FTZ (TensorFlow's; PyTorch's with
+      ``torch.set_flush_denormal(True)``) flushes below 2**-126 as in float32; TPUs flush
+      bfloat16 subnormals too.
+    * **float16:** its subnormals (2**-24 to 2**-14) are normal float32 numbers, so a CPU's
+      float32 FTZ does not touch them, and NVIDIA GPUs keep float16 subnormals (a plain
+      ``torch.float16`` on CPU or GPU keeps them). The course's default flushes them anyway, so
+      that one setting means one thing in every dtype ("what is subnormal in the dtype becomes
+      0", the behaviour of hardware with float16 flush-to-zero such as Arm's FZ16 mode); lesson 09
+      measures both, and ``flush_subnormals=False`` is the GPU-like float16.
+
     Parameters
     ----------
-    a : ndarray of float32 or float64
+    a : ndarray of float32, float64, float16 or bfloat16
 
     Returns
     -------
@@ -48,8 +81,27 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
     >>> flush_subnormals(np.exp(np.float32([-88.0, -80.0]))).tolist()[0]
     0.0
     """
-    a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
+    a[np.abs(a) < smallest_normal(a.dtype)] = 0
     return a
+
+
+def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """``a.sum(axis)`` in ``a``'s dtype; float16 and bfloat16 accumulate in float32, rounded once.
+
+    That is what PyTorch's CPU reductions do for the two low-precision types (numpy's own float16
+    sum rounds after every addition; a sum of 205 losses of about 2.3 each would then lose several
+    of them in bfloat16, whose numbers above 256 are 2 apart). float32 and float64 sum as numpy does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> losses = np.full(205, 2.3, dtype="bfloat16")
+    >>> float(dtype_sum(losses)), float(np.add.reduce(losses))  # rounded once, or at every addition
+    (470.0, 430.0)
+    """
+    if is_low_precision(a.dtype):
+        return a.astype(np.float32).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
+    return a.sum(axis=axis, keepdims=keepdims)
 
 
 def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
@@ -74,7 +126,7 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
         # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
         # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
         exps[exps < ONEDNN_EXP_FLOOR] = 0
-    return _normalised(exps, exps.sum(axis=-1, keepdims=True), flush)
+    return _normalised(exps, dtype_sum(exps, keepdims=True), flush)
 
 
 def _shifted_exp(logits: np.ndarray, flush: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +163,7 @@ def loss_and_gradient(
     reduction: str = "sum",
     epsilon: float = DEFAULT_EPSILON,
     flush: bool = True,
+    loss_scale: float = 1.0,
 ) -> LossAndGradient:
     """Cross-entropy of a batch and its gradient with respect to the logits.
 
@@ -128,6 +181,10 @@ def loss_and_gradient(
         The constant added inside the log by the ``epsilon`` loss; the lower clip of ``clipped``.
     flush : bool
         Flush subnormal intermediate results to zero, as TensorFlow's CPU kernels do.
+    loss_scale : float
+        Loss scaling (lesson 09): the gradient is that of ``loss_scale * loss``, the backward pass
+        starting from ``loss_scale`` instead of 1, in the dtype of ``logits``; the loss returned
+        is the unscaled one.
 
     Returns
     -------
@@ -137,9 +194,11 @@ def loss_and_gradient(
     """
     dtype = logits.dtype
     batch = logits.shape[-2]
-    # d(loss)/d(per-example loss): 1 for a sum, 1/B for a mean (tf.reduce_mean's gradient).
-    scale = dtype.type(1) if reduction == "sum" else dtype.type(1) / dtype.type(batch)
+    # d(loss_scale * loss)/d(per-example loss): the scale for a sum, scale/B for a mean
+    # (tf.reduce_mean's gradient). The scale is 1 unless the loss is scaled.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        seed = dtype.type(loss_scale)  # (in float16 a scale above 65504 is inf)
+        scale = seed if reduction == "sum" else seed / dtype.type(batch)
         if loss == "stable":
             # softmax_cross_entropy_with_logits: the softmax's two halves, keeping z - max and the
             # row sums for logsumexp(z) - max = log(sum). Not softmax() itself, for its oneDNN exp
@@ -150,8 +209,8 @@ def loss_and_gradient(
             # are < 2**-125 against a row sum >= 1. It would only zero probabilities < 2**-125,
             # and so gradient entries that small (with a mean, flushed to 0 anyway).
             shifted, exps = _shifted_exp(logits, flush)
-            sums = exps.sum(axis=-1, keepdims=True)
-            per_example = (onehot * (np.log(sums) - shifted)).sum(axis=-1)
+            sums = dtype_sum(exps, keepdims=True)
+            per_example = dtype_sum(onehot * (np.log(sums) - shifted))
             probabilities = _normalised(exps, sums, flush)
             # The fused gradient: d/dz [logsumexp(z) - z.y] = p - y, finite for any logits.
             grad_logits = (probabilities - onehot) * scale
@@ -162,8 +221,9 @@ def loss_and_gradient(
             elif loss == "epsilon":
                 inside_log = probabilities + dtype.type(epsilon)
             else:  # clipped: tf.clip_by_value(y, epsilon, 1)
-                inside_log = np.clip(probabilities, dtype.type(epsilon), dtype.type(1))
-            per_example = -(onehot * np.log(inside_log)).sum(axis=-1)
+                # (as min(max(p, eps), 1): np.clip has no bfloat16 loop and would give float32)
+                inside_log = np.minimum(np.maximum(probabilities, dtype.type(epsilon)), dtype.type(1))
+            per_example = -dtype_sum(onehot * np.log(inside_log))
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
@@ -173,13 +233,15 @@ def loss_and_gradient(
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
                 grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
-            grad_logits = (
-                grad_p - (grad_p * probabilities).sum(axis=-1, keepdims=True)
-            ) * probabilities
+            grad_logits = (grad_p - dtype_sum(grad_p * probabilities, keepdims=True)) * probabilities
         if flush:
             flush_subnormals(grad_logits)
-        total = per_example.sum(axis=-1, dtype=dtype)
-        value = total if reduction == "sum" else total / dtype.type(batch)
+        if is_low_precision(dtype):  # the batch's sum (and mean) in float32, rounded once
+            total = per_example.astype(np.float32).sum(axis=-1)
+            value = total if reduction == "sum" else total / np.float32(batch)
+        else:
+            total = per_example.sum(axis=-1, dtype=dtype)
+            value = total if reduction == "sum" else total / dtype.type(batch)
     return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
 
 
@@ -190,15 +252,23 @@ def predict(
     *,
     flush: bool = True,
     summation: str = "blas",
+    autocast: str | None = None,
 ) -> np.ndarray:
     """Predicted class per row, ``argmax(softmax(xW + b))`` as the tutorial's ``tf.argmax(y, 1)``.
 
     Rows whose logits are not finite get ``-1``, so that NaN predictions count as wrong. A stack
     of runs (``weights`` of shape (runs, 784, 10), ``bias`` (runs, 1, 10)) gives one row per run.
-    ``summation`` is the order of the products' sums (:mod:`course_utils.linear`).
+    ``summation`` is the order of the products' sums (:mod:`course_utils.linear`). ``autocast``
+    (``"float16"`` or ``"bfloat16"``): mixed precision, the product's operands cast to that dtype
+    and the logits cast back to float32 for the softmax (lesson 09).
     """
     with np.errstate(invalid="ignore", over="ignore"):
+        if autocast is not None:
+            low = np.dtype(autocast)
+            images, weights, bias = images.astype(low), weights.astype(low), bias.astype(low)
         logits = logits_of(images, weights, bias, summation)
+        if autocast is not None:
+            logits = logits.astype(np.float32)
         finite = np.isfinite(logits).all(axis=-1)
         predictions = softmax(logits, flush=flush).argmax(axis=-1)
     predictions[~finite] = -1
@@ -209,8 +279,9 @@ def predict(
 class FloatLimits:
     """Logit gaps (``max(z) - z_j``) at which a float type stops representing softmax's output.
 
-    Measured on this machine's ``numpy.exp`` by bisection, not typed in.
-    Introduced in lesson 03.
+    Measured on this machine's ``numpy.exp`` by bisection, not typed in (for bfloat16, the
+    ``ml_dtypes`` implementation's); the gaps are values of the dtype itself.
+    Introduced in lesson 03; float16 and bfloat16 and the last two fields in lesson 09.
     """
 
     dtype: str
@@ -218,6 +289,8 @@ class FloatLimits:
     exp_underflow_gap_ieee: float  # exp(-gap) rounds to 0 even with subnormals
     reciprocal_overflow_gap: float  # p = exp(-gap) is so small that 1/p overflows to inf
     softmax_zero_gap: float  # softmax(...) gives a class exactly 0, TensorFlow-compatible
+    largest_finite: float  # the largest finite number of the dtype (beyond it: inf)
+    epsilon: float  # the gap between 1 and the next larger number: 1 + epsilon/2 rounds to 1
 
 
 def _smallest_gap(dtype: np.dtype, broken) -> float:
@@ -233,14 +306,27 @@ def _smallest_gap(dtype: np.dtype, broken) -> float:
 def float_limits(dtype: str = "float32") -> FloatLimits:
     """Measure the logit gaps that matter for softmax in ``dtype``.
 
+    ``softmax_zero_gap`` is with ``flush_subnormals=True`` (:func:`flush_subnormals` says what
+    that means per dtype): in float32 oneDNN's exp floor (2**-125) decides it; in bfloat16, whose
+    exponent range is float32's, the flush below 2**-126; in float16 the flush below 2**-14.
+    Without flushing, the NaN of the naive loss comes at ``reciprocal_overflow_gap`` (``1/p``
+    overflows) or, where that is larger, at ``exp_underflow_gap_ieee``.
+
     Examples
     --------
     >>> limits = float_limits("float32")
     >>> 86 < limits.softmax_zero_gap < limits.exp_underflow_gap_flushed < limits.reciprocal_overflow_gap < 89
     True
+    >>> half = float_limits("float16")  # 2**-14 is exp(-9.70); 1/65504 is exp(-11.09)
+    >>> round(half.softmax_zero_gap, 1), round(half.reciprocal_overflow_gap, 1), half.largest_finite
+    (9.7, 11.1, 65504.0)
+    >>> brain = float_limits("bfloat16")  # float32's range, 8 bits of precision
+    >>> 86 < brain.softmax_zero_gap < 89, brain.largest_finite > 3e38, brain.epsilon == 2.0**-7
+    (True, True, True)
     """
     dt = np.dtype(check_choice("dtype", dtype, DTYPES))
-    tiny = np.finfo(dt).tiny
+    tiny = smallest_normal(dt)
+    info = ml_dtypes.finfo(dt)
 
     def exp_of(gap):
         with np.errstate(under="ignore"):
@@ -256,6 +342,8 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
             exp_underflow_gap_ieee=_smallest_gap(dt, lambda g: exp_of(g) == 0),
             reciprocal_overflow_gap=_smallest_gap(dt, lambda g: np.isinf(np.reciprocal(exp_of(g)))),
             softmax_zero_gap=_smallest_gap(dt, lambda g: lone_class_probability(g) == 0),
+            largest_finite=float(info.max),
+            epsilon=float(info.eps),
         )
 
 

@@ -10,14 +10,18 @@ A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.t
 * **Groups.** Runs that differ only in settings that TrainConfig marks per stack or per run (loss,
   reduction, epsilon, flushing, optimizer, learning rate) see the same batches
   (:func:`~course_utils.training.batch_indices`), so one gathered batch serves the whole group.
-  Any other setting (batch size, seed, dtype, steps, summation order, and any new one) keeps
-  runs in separate groups.
+  Any other setting (batch size, seed, dtype, mixed precision, steps, summation order, and any
+  new one) keeps runs in separate groups.
 * **Stacks.** Within a group, runs that share every setting but the learning rate form a stack:
   one step, and so one call of the core's ``loss_and_gradient`` on logits of shape (runs, batch,
   classes) and one optimizer ``update`` (with one learning rate per run, an array of shape
   (runs, 1, 1)), serves them all. Both are element-wise along the run axis; every optimizer of
   :data:`~course_utils.optimizers.OPTIMIZERS` stacks this way (none needs a fallback to single
-  runs). Its state is cut down with the runs (arrays with one entry per run).
+  runs). Its state is cut down with the runs (arrays with one entry per run). A stack also
+  shares one loss scale (:class:`~course_utils.training.LossScaler`): a static one is the same
+  for all its runs, while dynamic loss scaling decides per run whether to skip a step, so runs
+  with ``dynamic_loss_scale=True`` never share a stack with a run of another learning rate (each
+  trains as a stack of its own, the single run's step on a run axis of length one).
 * **Dropping.** A run whose weights became NaN or infinite is finished (a single run stops there
   too); it leaves the stack and costs nothing more.
 * **Processes.** Groups are independent, so when there are seconds of work they are handed to
@@ -28,8 +32,8 @@ A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.t
 Exactness. Every number is computed by the same numpy operation on the same values as in a single
 run, so losses, weights, the first non-finite step and stage, and the test accuracy are identical
 bit for bit (``tests/test_multirun.py`` checks this on a grid across the failure threshold, in
-float32 and float64, with every loss, reduction and optimizer: the largest difference observed is
-0). The one place that needs care is the matrix product: a BLAS may round a product differently
+float32 and float64, with every loss, reduction and optimizer, and in float16 and bfloat16, pure
+and mixed, with static and dynamic loss scaling: the largest difference observed is 0). The one place that needs care is the matrix product: a BLAS may round a product differently
 depending on its shape (OpenBLAS, for one, has a separate kernel for small products, used for
 100 × 784 times 784 × 10 but not for 784 × 20, so a product with twenty columns differs from two
 with ten in the last bits). So the products are computed per run with ``np.matmul`` on the stacked
@@ -69,9 +73,9 @@ from threadpoolctl import threadpool_limits
 
 from . import _fast
 from .data import MnistData
-from .model import predict
 from .optimizers import OPTIMIZERS
 from .training import (
+    LossScaler,
     TrainConfig,
     TrainResult,
     batch_indices,
@@ -80,6 +84,7 @@ from .training import (
     finished,
     first_nonfinite_stage,
     inputs,
+    predictions_of,
     train_step,
 )
 
@@ -275,6 +280,7 @@ class _Stack:
     rows: slice
     optimizer: object
     state: object
+    scaler: LossScaler
 
 
 def _group_key(config: TrainConfig) -> tuple:
@@ -284,9 +290,12 @@ def _group_key(config: TrainConfig) -> tuple:
 
 
 def _stack_key(config: TrainConfig) -> tuple:
-    """The settings that runs of one stack share: all but the per-run one, the learning rate."""
+    """The settings that runs of one stack share: all but the per-run one, the learning rate
+    (and that one too with dynamic loss scaling, whose skipped steps are per run)."""
     return tuple(
-        getattr(config, f.name) for f in fields(config) if f.metadata.get("stacking") != "per run"
+        getattr(config, f.name)
+        for f in fields(config)
+        if f.metadata.get("stacking") != "per run" or config.dynamic_loss_scale
     )
 
 
@@ -300,7 +309,9 @@ def _make_stacks(configs: list[TrainConfig], order: np.ndarray, params: list[np.
             rates = np.array([configs[i].learning_rate for i in order[rows]]).reshape(-1, 1, 1)
             optimizer = OPTIMIZERS[configs[order[start]].optimizer](learning_rate=rates)
             state = optimizer.init([p[rows] for p in params])
-            stacks.append(_Stack(configs[order[start]], rows, optimizer, state))
+            config = configs[order[start]]
+            scaler = LossScaler(config.loss_scale, config.dynamic_loss_scale)
+            stacks.append(_Stack(config, rows, optimizer, state, scaler))
             start = stop
     return stacks
 
@@ -326,7 +337,8 @@ def _compact(stacks: list[_Stack], keep: np.ndarray) -> list[_Stack]:
             rows = slice(start, start + int(mine.sum()))
             rates = stack.optimizer.learning_rate[mine]
             optimizer = OPTIMIZERS[stack.config.optimizer](learning_rate=rates)
-            kept.append(_Stack(stack.config, rows, optimizer, _keep_runs(stack.state, mine)))
+            state = _keep_runs(stack.state, mine)
+            kept.append(_Stack(stack.config, rows, optimizer, state, stack.scaler))
             start = rows.stop
     return kept
 
@@ -342,14 +354,14 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
     """training.run for a group of runs: the same inputs, batches, step and record, with a leading
     run axis on the parameters (each stack takes the step together)."""
     first = configs[0]  # the group's runs share its batches, dtype and number of steps
-    images, onehot, test_images = inputs(data, first.dtype)
+    images, onehot, test_images = inputs(data, first)
     # ``runs[j]`` is the index (into ``configs``) of the run in row j of the stacked arrays; runs of
     # one stack are neighbours, so that each stack is a slice of the rows.
     runs = np.array(sorted(range(len(configs)), key=lambda i: _stack_key(configs[i])), dtype=np.intp)
-    weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=images.dtype)
-    bias = np.zeros((len(runs), 1, CLASSES), dtype=images.dtype)
+    weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=first.weights_dtype)
+    bias = np.zeros((len(runs), 1, CLASSES), dtype=first.weights_dtype)
     stacks = _make_stacks(configs, runs, [weights, bias])
-    losses = np.full((len(configs), first.steps), np.nan, dtype=images.dtype)
+    losses = np.full((len(configs), first.steps), np.nan, dtype=first.weights_dtype)
     first_step: list[int | None] = [None] * len(configs)
     first_stage: list[str | None] = [None] * len(configs)
 
@@ -359,10 +371,7 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
             mine = np.flatnonzero(rows[s.rows]) + s.rows.start
             if len(mine) == 0:
                 continue
-            c = s.config
-            predictions = predict(
-                test_images, weights[mine], bias[mine], flush=c.flush_subnormals, summation=c.summation
-            )
+            predictions = predictions_of(s.config, test_images, weights[mine], bias[mine])
             for j, predicted in zip(mine, predictions, strict=True):
                 i = runs[j]
                 result = finished(
@@ -374,6 +383,7 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
                     weights[j].copy(),
                     bias[j, 0].copy(),
                     predicted,
+                    s.scaler.skipped_steps,
                 )
                 yield int(i), result
 
@@ -393,16 +403,18 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
                 s.config,
                 logits_of=_fast.logits_of,
                 weight_gradients=_fast.weight_gradients,
+                scaler=s.scaler,
             )
             members = runs[s.rows]
             losses[members, step] = result.loss
-            if first_nonfinite_stage(logits, result.loss, grads, params) is None:  # the common case
+            applied = [] if s.scaler.skipped_last else grads  # a skipped step's are unused, as in run
+            if first_nonfinite_stage(logits, result.loss, applied, params) is None:  # the common case
                 finite_weights.append(np.ones(len(members), dtype=bool))
                 continue
             for j, i in enumerate(members):  # the same record as a single run's, run by run
                 if first_step[i] is None:
                     first_stage[i] = first_nonfinite_stage(
-                        logits[j], result.loss[j], [g[j] for g in grads], [p[j] for p in params]
+                        logits[j], result.loss[j], [g[j] for g in applied], [p[j] for p in params]
                     )
                     first_step[i] = None if first_stage[i] is None else step
             finite_weights.append(

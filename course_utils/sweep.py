@@ -176,6 +176,9 @@ def sweep(
     epsilon=DEFAULT_EPSILON,
     flush_subnormals=True,
     optimizer="gradient_descent",
+    mixed_precision=False,
+    loss_scale=1.0,
+    dynamic_loss_scale=False,
     summation=None,
     progress: bool | None = None,
     cache: bool | str | os.PathLike = True,
@@ -191,7 +194,7 @@ def sweep(
     Parameters
     ----------
     batch_size, learning_rate, steps, loss, reduction, dtype, seed, epsilon, flush_subnormals, \
-optimizer, summation
+optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
         As in :func:`~course_utils.training.train`; ``summation=None`` is ``$BATCH205_SUMMATION``
         or ``"blas"``.
     progress : bool or None

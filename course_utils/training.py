@@ -4,7 +4,41 @@
 never raises on NaN: it records every loss, the first step at which something became non-finite
 and what it was, and the final test accuracy (non-finite predictions count as wrong).
 
-Introduced in lesson 01; the failure it records is the subject of lesson 02.
+**Precision.** ``dtype`` is the type of the model's arithmetic; ``mixed_precision=True`` (with
+float16 or bfloat16) is mixed precision as PyTorch's autocast and Keras's ``mixed_float16`` do it.
+Which operation runs in which dtype (a "product" is ``x @ W`` or ``x.T @ g``; "f32 acc." means its
+multiply-adds in float32, the result rounded once to the dtype, :mod:`course_utils.linear`; sums
+over the 10 classes and over the batch likewise accumulate in float32 for the low dtypes,
+:func:`~course_utils.model.dtype_sum`):
+
+================= =============== =============== ================ ================ ==============
+run               weights, update products        bias add, softmax, loss (and its     weight
+                                                  gradient of the  gradient), softmax  gradients
+                                                  logits           backward
+================= =============== =============== ================ ================ ==============
+float32           float32         float32 (BLAS)  float32          float32          float32
+float64           float64         float64 (BLAS)  float64          float64          float64
+float16 pure      float16         float16, f32    float16          float16          float16
+                                  acc.
+bfloat16 pure     bfloat16        bfloat16, f32   bfloat16         bfloat16         bfloat16
+                                  acc.
+mixed float16     float32 master  float16 inputs  float16 (logits  float32 (logits   float16, cast
+                                  (x, W cast),    rounded to       cast up), its     to float32 for
+                                  f32 acc.        float16)         gradient cast     the update
+                                                                   down to float16
+mixed bfloat16    float32 master  as mixed        bfloat16         float32, cast     bfloat16, cast
+                                  float16, in                      down to bfloat16  to float32
+                                  bfloat16
+================= =============== =============== ================ ================ ==============
+
+The optimizer's arithmetic and its state are in the weights' dtype. Loss scaling
+(``loss_scale``): the backward pass starts from the scale instead of 1 (in the dtype of the loss:
+the low dtype in a pure run, float32 in a mixed one), and the weight gradients are divided by it
+(in the weights' dtype) before the update. ``dynamic_loss_scale`` does what ``torch.amp.GradScaler``
+does: a step whose gradients hold inf or NaN is skipped and the scale halved; after
+:data:`GROWTH_INTERVAL` clean steps in a row it doubles (:class:`LossScaler`).
+
+Introduced in lesson 01; the failure it records is the subject of lesson 02; precision, lesson 09.
 """
 
 from __future__ import annotations
@@ -12,13 +46,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .data import MnistData
-from .linear import SUMMATIONS, default_summation, logits_of, weight_gradients
+from .linear import LOW_PRECISION, SUMMATIONS, default_summation, logits_of, weight_gradients
 from .model import (
     DEFAULT_EPSILON,
     DTYPES,
@@ -63,6 +97,15 @@ class TrainConfig:
     epsilon: float = field(default=DEFAULT_EPSILON, metadata=PER_STACK)
     flush_subnormals: bool = field(default=True, metadata=PER_STACK)
     optimizer: str = field(default="gradient_descent", metadata={"choices": OPTIMIZERS, **PER_STACK})
+    # Mixed precision (lesson 09; only with a low dtype): float32 master weights and inputs, the
+    # products in ``dtype``, the loss in float32. Unmarked: its runs' inputs differ in dtype.
+    mixed_precision: bool = False
+    # Loss scaling (lesson 09): the backward pass starts from loss_scale, gradients are divided by
+    # it before the update (1.0: none); dynamic: loss_scale is the initial scale of a GradScaler.
+    loss_scale: float = field(default=1.0, metadata=PER_STACK)
+    # Read by the step only, but its skips are per run: runs with it never share a stack
+    # (course_utils.multirun._stack_key).
+    dynamic_loss_scale: bool = field(default=False, metadata=PER_STACK)
     # The order in which the linear layer's float32 sums are added (course_utils.linear): the
     # BLAS's own, or in halves, to see how far another CPU's last bits move a run. None (the
     # default) becomes $BATCH205_SUMMATION or "blas" when the config is made.
@@ -75,6 +118,9 @@ class TrainConfig:
         check_positive_int("steps", self.steps)
         check_positive_real("learning_rate", self.learning_rate)
         check_positive_real("epsilon", self.epsilon)
+        object.__setattr__(self, "loss_scale", check_positive_real("loss_scale", self.loss_scale))
+        for name in ("flush_subnormals", "mixed_precision", "dynamic_loss_scale"):
+            check_bool(name, getattr(self, name))
         for setting in fields(self):
             if "choices" in setting.metadata:  # check_choice also turns np.float32 into "float32"
                 value = check_choice(
@@ -83,9 +129,62 @@ class TrainConfig:
                 object.__setattr__(self, setting.name, value)
         if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
             raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
+        if self.mixed_precision and self.dtype not in LOW_PRECISION:
+            raise ValueError(
+                f"mixed_precision=True is not valid with dtype={self.dtype!r}; mixed precision runs "
+                f"the products in a low-precision dtype: choose dtype='float16' or 'bfloat16'"
+            )
+
+    @property
+    def weights_dtype(self) -> str:
+        """The dtype of the weights, the inputs and the update: float32 master weights in mixed
+        precision, else ``dtype``."""
+        return "float32" if self.mixed_precision else self.dtype
 
 
 SETTINGS = tuple(setting.name for setting in fields(TrainConfig))  # in their order
+
+# torch.amp.GradScaler's defaults: the dynamic loss scale doubles after this many clean steps in a
+# row (growth_interval), and halves at every step with inf/NaN gradients (backoff_factor 0.5).
+GROWTH_INTERVAL = 2000
+
+
+@dataclass
+class LossScaler:
+    """The loss scale of a run, static or dynamic (as ``torch.amp.GradScaler``), and its record.
+
+    Introduced in lesson 09.
+    """
+
+    scale: float = 1.0
+    dynamic: bool = False
+    clean_steps: int = 0  # steps since the scale last changed or a step was skipped
+    skipped_steps: int = 0
+    skipped_last: bool = False  # whether the latest step was skipped
+
+    def unscale_or_skip(self, grads: list[np.ndarray]) -> bool:
+        """Divide ``grads`` by the scale, in place, in their own dtype; False if the step is skipped.
+
+        Static scaling never skips (inf/NaN gradients then reach the weights, as without
+        scaling). Dynamic scaling skips a step whose gradients hold inf or NaN, halving the scale,
+        and doubles it after :data:`GROWTH_INTERVAL` clean steps.
+        """
+        if self.dynamic and not all(np.isfinite(g).all() for g in grads):
+            self.scale /= 2
+            self.clean_steps = 0
+            self.skipped_steps += 1
+            self.skipped_last = True
+            return False
+        self.skipped_last = False
+        if self.scale != 1:
+            for g in grads:
+                np.divide(g, g.dtype.type(self.scale), out=g)
+        if self.dynamic:
+            self.clean_steps += 1
+            if self.clean_steps == GROWTH_INTERVAL:
+                self.scale *= 2
+                self.clean_steps = 0
+        return True
 
 
 @dataclass(frozen=True, repr=False)
@@ -100,6 +199,7 @@ class TrainResult:
     weights: np.ndarray = field(compare=False)
     bias: np.ndarray = field(compare=False)
     data_name: str = ""
+    skipped_steps: int = 0  # steps skipped by dynamic loss scaling (their gradients held inf/NaN)
 
     @property
     def diverged(self) -> bool:
@@ -113,10 +213,14 @@ class TrainResult:
             if self.first_nonfinite_step is None
             else f"first non-finite {self.first_nonfinite} at step {self.first_nonfinite_step}"
         )
+        precision = ", mixed_precision=True" * c.mixed_precision
+        if c.loss_scale != 1 or c.dynamic_loss_scale:
+            precision += f", loss_scale={c.loss_scale:g}" + " (dynamic)" * c.dynamic_loss_scale
+        skipped = f", {self.skipped_steps} steps skipped" if self.skipped_steps else ""
         return (
             f"TrainResult(batch_size={c.batch_size}, learning_rate={c.learning_rate}, "
-            f"loss={c.loss!r}, reduction={c.reduction!r}, dtype={c.dtype!r}, steps={c.steps}: "
-            f"test_accuracy={self.test_accuracy:.4f}, {outcome})"
+            f"loss={c.loss!r}, reduction={c.reduction!r}, dtype={c.dtype!r}{precision}, "
+            f"steps={c.steps}: test_accuracy={self.test_accuracy:.4f}, {outcome}{skipped})"
         )
 
 
@@ -134,6 +238,12 @@ def check_positive_real(name: str, value) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}={value!r} is not valid; it must be a positive finite number")
     return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}={value!r} is not valid; it must be True or False")
+    return bool(value)
 
 
 def check_batch_fits(batch_size: int, num_examples: int) -> None:
@@ -174,6 +284,9 @@ class StepRecord:
     """What one training step computed, handed to an ``observe`` callback of :func:`train`.
 
     The arrays are the loop's own (``weights`` and ``bias`` after the update): copy what you keep.
+    ``grad_logits`` is the gradient with respect to the logits as the backward products use it
+    (times the loss scale; in mixed precision, cast to the low dtype), ``grad_weights`` and
+    ``grad_bias`` are the gradients the update used (unscaled, in the weights' dtype).
     Introduced in lesson 02.
     """
 
@@ -199,8 +312,12 @@ def train_step(
     *,
     logits_of=logits_of,
     weight_gradients=weight_gradients,
+    scaler: LossScaler | None = None,
 ) -> tuple[np.ndarray, LossAndGradient, list[np.ndarray]]:
     """One step on a batch: logits, loss and their gradient, parameter gradients, the update.
+
+    Each operation runs in the dtype the module docstring's table gives. ``scaler`` holds the
+    loss scale (made from ``config`` if None); a step it skips leaves ``params`` as they were.
 
     ``params`` are ``[weights, bias]``, updated in place: of one run, shapes (784, 10) and (10,),
     or of a stack of runs that share ``config`` but for the learning rate (the optimizer's, one per
@@ -209,20 +326,32 @@ def train_step(
     with the same bits, faster for stacks). Returns ``(logits, loss and gradient, [dW, db])``.
     """
     weights, bias = params
+    if scaler is None:
+        scaler = LossScaler(config.loss_scale, config.dynamic_loss_scale)
+    if config.mixed_precision:  # autocast: the product's operands cast to the low dtype (x is
+        low = np.dtype(config.dtype)  # already rounded to it by inputs(), held in float32)
+        weights, bias = weights.astype(low), bias.astype(low)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = logits_of(x, weights, bias, config.summation)
     result = loss_and_gradient(
-        logits,
+        logits.astype(np.float32) if config.mixed_precision else logits,  # the loss in float32
         onehot,
         loss=config.loss,
         reduction=config.reduction,
         epsilon=config.epsilon,
         flush=config.flush_subnormals,
+        loss_scale=scaler.scale,
     )
-    with np.errstate(over="ignore", invalid="ignore"):
+    if config.mixed_precision:  # the backward of the cast up: the gradient cast down
+        with np.errstate(over="ignore"):  # (a scaled gradient above 65504 is inf in float16)
+            result = replace(result, grad_logits=result.grad_logits.astype(low))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
         grads = [grad_weights, grad_bias.reshape(bias.shape)]
-        optimizer.update(params, grads, state)
+        if config.mixed_precision:  # to the master weights' float32, for the update
+            grads = [g.astype(np.float32) for g in grads]
+        if scaler.unscale_or_skip(grads):
+            optimizer.update(params, grads, state)
     return logits, result, grads
 
 
@@ -239,15 +368,47 @@ def first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
     return None
 
 
-def inputs(data: MnistData, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Training images, their one-hot labels and the test images, in ``dtype``."""
-    dt = np.dtype(dtype)
+def inputs(data: MnistData, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training images, their one-hot labels and the test images, for a run of ``config``.
+
+    In the weights' dtype (:attr:`TrainConfig.weights_dtype`), except the images of a float16 or
+    bfloat16 run (pure or mixed): those are rounded to that dtype and held in float32, the very
+    values the low-precision products multiply (in float32, :mod:`course_utils.linear`), without
+    a conversion of every batch at every step.
+    """
+    dt = np.dtype(config.weights_dtype)
     onehot = np.eye(10, dtype=dt)[data.train_labels]
+    if config.dtype in LOW_PRECISION:
+        low = np.dtype(config.dtype)
+        train_images, test_images = (
+            images.astype(low).astype(np.float32) for images in (data.train_images, data.test_images)
+        )
+        return train_images, onehot, test_images
     return data.train_images.astype(dt, copy=False), onehot, data.test_images.astype(dt, copy=False)
 
 
+def predictions_of(config: TrainConfig, test_images, weights, bias) -> np.ndarray:
+    """The predicted class of every test image (``-1`` where the logits are not finite)."""
+    return predict(
+        test_images,
+        weights,
+        bias,
+        flush=config.flush_subnormals,
+        summation=config.summation,
+        autocast=config.dtype if config.mixed_precision else None,
+    )
+
+
 def finished(
-    data: MnistData, config: TrainConfig, losses, first_step, first_stage, weights, bias, predictions
+    data: MnistData,
+    config: TrainConfig,
+    losses,
+    first_step,
+    first_stage,
+    weights,
+    bias,
+    predictions,
+    skipped_steps: int = 0,
 ) -> TrainResult:
     """The record of a finished run, its arrays made read-only."""
     for array in (losses, weights, bias):
@@ -261,6 +422,7 @@ def finished(
         weights=weights,
         bias=bias,
         data_name=data.name,
+        skipped_steps=skipped_steps,
     )
 
 
@@ -277,6 +439,9 @@ def train(
     epsilon: float = DEFAULT_EPSILON,
     flush_subnormals: bool = True,
     optimizer: str = "gradient_descent",
+    mixed_precision: bool = False,
+    loss_scale: float = 1.0,
+    dynamic_loss_scale: bool = False,
     summation: str | None = None,
     observe: Callable[[StepRecord], None] | None = None,
 ) -> TrainResult:
@@ -291,8 +456,10 @@ def train(
         The tutorial used 100, 0.01 and 1000.
     loss : {"naive", "epsilon", "clipped", "stable"}
     reduction : {"sum", "mean"}
-    dtype : {"float32", "float64"}
-        All arithmetic happens in this type (TensorFlow's default is float32).
+    dtype : {"float32", "float64", "float16", "bfloat16"}
+        All arithmetic happens in this type (TensorFlow's default is float32); float16 and
+        bfloat16 (lesson 09) accumulate products and sums in float32 (the module docstring's
+        table says which operation runs in which dtype).
     seed : int
         Seeds the reshuffles between epochs; the same arguments give bit-identical results on
         one machine and BLAS build (other CPUs round float32 sums differently: see ``summation``).
@@ -303,6 +470,17 @@ def train(
         compatible", the default); ``False`` shows numpy's IEEE behaviour.
     optimizer : str
         The update rule; plain ``"gradient_descent"`` as in the tutorial.
+    mixed_precision : bool
+        Mixed precision as autocast does it (only with ``dtype`` float16 or bfloat16): float32
+        master weights, the products in ``dtype``, softmax and loss in float32.
+    loss_scale : float
+        Multiply the loss by this before the backward pass and divide the gradients by it before
+        the update (1.0: no scaling). With ``dynamic_loss_scale``, the initial scale.
+    dynamic_loss_scale : bool
+        Skip steps with inf/NaN gradients and halve the scale; double it after
+        ``GROWTH_INTERVAL`` (2000) clean steps, as ``torch.amp.GradScaler``. The result counts
+        the skipped steps (``skipped_steps``); a skipped step's gradients are not counted as a
+        non-finite value.
     summation : {"blas", "halves"} or None
         The order in which the 784-term sums of the logits and the batch sums of the gradients
         are added (:mod:`course_utils.linear`); ``None``: ``$BATCH205_SUMMATION`` or ``"blas"``.
@@ -331,13 +509,14 @@ def run(
 ) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
     check_batch_fits(config.batch_size, len(data.train_labels))
-    images, onehot, test_images = inputs(data, config.dtype)
-    weights = np.zeros((784, 10), dtype=images.dtype)
-    bias = np.zeros(10, dtype=images.dtype)
+    images, onehot, test_images = inputs(data, config)
+    weights = np.zeros((784, 10), dtype=config.weights_dtype)
+    bias = np.zeros(10, dtype=config.weights_dtype)
     params = [weights, bias]
     optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
     state = optimizer.init(params)
-    losses = np.full(config.steps, np.nan, dtype=images.dtype)
+    scaler = LossScaler(config.loss_scale, config.dynamic_loss_scale)
+    losses = np.full(config.steps, np.nan, dtype=config.weights_dtype)
     first_step, first_stage = None, None
     batches = batch_indices(len(data.train_labels), config.batch_size, config.seed)
     # One BLAS thread: float32 matmuls give other last bits with other thread counts, and the
@@ -346,7 +525,7 @@ def run(
         for step in range(config.steps):
             idx = next(batches)
             logits, result, grads = train_step(
-                images[idx], onehot[idx], params, optimizer, state, config
+                images[idx], onehot[idx], params, optimizer, state, config, scaler=scaler
             )
             losses[step] = result.loss
             if observe is not None:
@@ -365,14 +544,14 @@ def run(
                     )
                 )
             if first_step is None:
-                first_stage = first_nonfinite_stage(logits, result.loss, grads, params)
+                applied = [] if scaler.skipped_last else grads  # a skipped step's are not used
+                first_stage = first_nonfinite_stage(logits, result.loss, applied, params)
                 if first_stage is not None:
                     first_step = step
             if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
                 # NaN/inf weights make every later logit, and so every later loss, NaN:
                 # the remaining entries of ``losses`` already hold NaN.
                 break
-        predictions = predict(
-            test_images, weights, bias, flush=config.flush_subnormals, summation=config.summation
-        )
-    return finished(data, config, losses, first_step, first_stage, weights, bias, predictions)
+        predictions = predictions_of(config, test_images, weights, bias)
+    outcome = (first_step, first_stage, weights, bias, predictions, scaler.skipped_steps)
+    return finished(data, config, losses, *outcome)

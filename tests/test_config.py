@@ -29,14 +29,23 @@ ALTERNATIVES = {
     "steps": 7,
     "loss": "stable",
     "reduction": "mean",
-    "dtype": "float64",
+    "dtype": "bfloat16",
     "seed": 1,
     "epsilon": 1e-6,
     "flush_subnormals": False,
     "optimizer": "adam",
+    "mixed_precision": True,
+    "loss_scale": 1024.0,
+    "dynamic_loss_scale": True,
     "summation": "halves",
 }
 BASE = TrainConfig(batch_size=50, steps=6, summation="blas")
+# A setting whose alternative needs another setting: its base run has that one (and the defaults).
+BASE_FOR = {"mixed_precision": replace(BASE, dtype="float16")}
+
+
+def base_for(name: str) -> TrainConfig:
+    return BASE_FOR.get(name, BASE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,8 @@ def test_every_setting_has_an_alternative_value_for_these_tests():
     missing = [name for name in SETTINGS if name not in ALTERNATIVES]
     assert not missing, f"add a valid non-default value for {missing} to ALTERNATIVES in this file"
     for name, value in ALTERNATIVES.items():
-        assert getattr(replace(BASE, **{name: value}), name) != getattr(BASE, name), name
+        base = base_for(name)
+        assert getattr(replace(base, **{name: value}), name) != getattr(base, name), name
 
 
 def _keyword_defaults(function, leave_out: tuple[str, ...]) -> dict:
@@ -134,23 +144,27 @@ def test_a_sweep_stores_every_setting_exactly(data):
 def test_the_cache_tells_apart_runs_that_differ_in_any_one_setting(data, tmp_path):
     cache = sweeps.RunCache(tmp_path, data)
     for name, value in ALTERNATIVES.items():
-        assert cache._path(BASE) != cache._path(replace(BASE, **{name: value})), name
+        base = base_for(name)
+        assert cache._path(base) != cache._path(replace(base, **{name: value})), name
     assert cache._path(WithNewSetting()) != cache._path(WithNewSetting(label_smoothing=0.1))
 
 
 def test_runs_share_a_stack_only_when_every_setting_but_the_learning_rate_is_equal():
     for name, value in ALTERNATIVES.items():
-        other = replace(BASE, **{name: value})
-        assert (multirun._stack_key(BASE) == multirun._stack_key(other)) == (name == "learning_rate")
+        base = base_for(name)
+        other = replace(base, **{name: value})
+        assert (multirun._stack_key(base) == multirun._stack_key(other)) == (name == "learning_rate")
     new = WithNewSetting()
     assert multirun._stack_key(new) != multirun._stack_key(replace(new, label_smoothing=0.1))
 
 
 def test_runs_share_batches_only_when_every_setting_not_marked_per_stack_is_equal():
     per_stack = {"learning_rate", "loss", "reduction", "epsilon", "flush_subnormals", "optimizer"}
+    per_stack |= {"loss_scale", "dynamic_loss_scale"}
     for name, value in ALTERNATIVES.items():
-        other = replace(BASE, **{name: value})
-        assert (multirun._group_key(BASE) == multirun._group_key(other)) == (name in per_stack)
+        base = base_for(name)
+        other = replace(base, **{name: value})
+        assert (multirun._group_key(base) == multirun._group_key(other)) == (name in per_stack)
     new = WithNewSetting()  # an unmarked setting keeps runs apart
     assert multirun._group_key(new) != multirun._group_key(replace(new, label_smoothing=0.1))
 
@@ -164,13 +178,23 @@ def test_the_only_setting_with_one_value_per_run_in_a_stack_is_the_learning_rate
 
 
 def test_runs_that_differ_in_one_setting_train_together_as_they_train_alone(data):
-    configs = [BASE] + [replace(BASE, **{name: value}) for name, value in ALTERNATIVES.items()]
+    configs = [BASE, *BASE_FOR.values()]
+    configs += [replace(base_for(name), **{name: value}) for name, value in ALTERNATIVES.items()]
     for many, config in zip(train_many(data, configs, workers=1), configs, strict=True):
         single = run(data, config)
         assert many.config == config
         assert many.losses.tobytes() == single.losses.tobytes(), config
         assert many.weights.tobytes() == single.weights.tobytes(), config
         assert many.test_accuracy == single.test_accuracy, config
+        assert many.skipped_steps == single.skipped_steps, config
+
+
+def test_runs_with_dynamic_loss_scaling_never_share_a_stack():
+    # Each one skips steps of its own: with another learning rate, another stack.
+    dynamic = replace(BASE, dynamic_loss_scale=True)
+    other = replace(dynamic, learning_rate=0.02)
+    assert multirun._stack_key(dynamic) != multirun._stack_key(other)
+    assert multirun._group_key(dynamic) == multirun._group_key(other)  # but they share batches
 
 
 def test_the_cache_is_keyed_by_the_source_of_every_module_a_sweep_runs(data, tmp_path):

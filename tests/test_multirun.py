@@ -36,17 +36,42 @@ def grid() -> list[TrainConfig]:
     return threshold + fixes + others
 
 
+def low_precision_grid() -> list[TrainConfig]:
+    """float16 and bfloat16, pure and mixed, with and without loss scaling (static and dynamic),
+    each at two learning rates so that stacks form (dynamic ones must not stack)."""
+    configs = []
+    for dtype, mixed in itertools.product(["float16", "bfloat16"], [False, True]):
+        precision = {"dtype": dtype, "mixed_precision": mixed, "steps": 60}
+        mean = {"batch_size": 300, "loss": "stable", "reduction": "mean", **precision}
+        scalings = [{}, {"loss_scale": 1024.0}, {"loss_scale": 2.0**20, "dynamic_loss_scale": True}]
+        configs += [
+            TrainConfig(learning_rate=lr, **mean, **scaling)
+            for lr, scaling in itertools.product((1.0, 0.5), scalings)
+        ]
+        # The naive summed loss, on both sides of where it fails in each mode.
+        configs += [
+            TrainConfig(batch_size=b, learning_rate=lr, flush_subnormals=flush, **precision)
+            for b, lr, flush in itertools.product([10, 205], [0.01, 0.005], [True, False])
+        ]
+    return configs
+
+
 def optimizer_grid() -> list[TrainConfig]:
     return [
         TrainConfig(batch_size=200, learning_rate=lr, optimizer=name, steps=300)
         for name in OPTIMIZERS
         for lr in (0.01, 0.001)
+    ] + [
+        TrainConfig(batch_size=200, learning_rate=lr, optimizer=name, steps=40, dtype=dtype)
+        for name in OPTIMIZERS
+        for lr in (0.01, 0.001)
+        for dtype in ("float16", "bfloat16")
     ]
 
 
 @pytest.fixture(scope="module")
 def pairs(data):
-    configs = grid() + optimizer_grid()
+    configs = grid() + low_precision_grid() + optimizer_grid()
     # Two worker processes (as on CI's two cores): the results must not depend on where they ran.
     many = train_many(data, configs, workers=2)
     return list(zip(many, [run(data, c) for c in configs], strict=True))
@@ -58,12 +83,22 @@ def test_the_grid_has_runs_on_both_sides_of_the_threshold(pairs):
     assert any(r.diverged for _, r in pairs) and not all(r.diverged for _, r in pairs)
 
 
+def test_the_low_precision_grid_fails_survives_and_skips_steps(pairs):
+    low = [single for _, single in pairs if single.config.dtype in ("float16", "bfloat16")]
+    for dtype in ("float16", "bfloat16"):
+        naive = [r for r in low if r.config.dtype == dtype and r.config.loss == "naive"]
+        assert any(r.diverged for r in naive) and not all(r.diverged for r in naive), dtype
+    assert any(r.skipped_steps > 0 for r in low)
+    assert {r.losses.dtype.name for r in low} == {"float16", "bfloat16", "float32"}
+
+
 def test_outcome_and_accuracy_equal_the_single_run(pairs):
     for many, single in pairs:
         assert many.config == single.config
         assert many.first_nonfinite_step == single.first_nonfinite_step, single.config
         assert many.first_nonfinite == single.first_nonfinite, single.config
         assert many.test_accuracy == single.test_accuracy, single.config
+        assert many.skipped_steps == single.skipped_steps, single.config
 
 
 def test_losses_and_weights_are_bit_identical(pairs):

@@ -94,7 +94,10 @@ BAD_INPUTS = [
     ({"steps": 0}, ValueError, "steps=0"),
     ({"loss": "naïve"}, ValueError, "'naive', 'epsilon', 'clipped', 'stable'"),
     ({"reduction": "avg"}, ValueError, "'sum', 'mean'"),
-    ({"dtype": "float16"}, ValueError, "'float32', 'float64'"),
+    ({"dtype": "int8"}, ValueError, "'float32', 'float64', 'float16', 'bfloat16'"),
+    ({"mixed_precision": True}, ValueError, "mixed_precision=True is not valid with dtype='float32'"),
+    ({"loss_scale": 0.0}, ValueError, "loss_scale=0.0"),
+    ({"dynamic_loss_scale": "yes"}, TypeError, "dynamic_loss_scale='yes'"),
     ({"epsilon": 0.0}, ValueError, "epsilon=0.0"),
     ({"optimizer": "sgd"}, ValueError, "'gradient_descent'"),
 ]
