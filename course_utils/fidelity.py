@@ -61,13 +61,16 @@ def tensorflow_record(name: str) -> dict:
 
 PYTORCH_RECORDS = {
     "pure": "pytorch_pure_sample.json",
+    "pure_tensorflow_log": "pytorch_pure_tensorflow_log_sample.json",
     "autocast": "pytorch_autocast_sample.json",
 }
 """Name of a PyTorch recording → its file in ``course_utils/bundled``.
 
 ``pure``: the naive summed tutorial with every tensor in float16, and in bfloat16, over a band of
-batch sizes that covers each one's failing region; ``autocast``: the stable loss with the mean in
-pure float16/bfloat16 and under ``torch.autocast("cpu")``, with and without ``GradScaler``.
+batch sizes that covers each one's failing region; ``pure_tensorflow_log``: the same with
+TensorFlow's gradient of ``log`` (``grad * reciprocal(p)``, as the course computes it) in place of
+PyTorch's (``grad / p``); ``autocast``: the stable loss with the mean in pure float16/bfloat16 and
+under ``torch.autocast("cpu")``, with and without ``GradScaler``.
 """
 
 
@@ -76,14 +79,14 @@ def pytorch_record(name: str) -> dict:
 
     Parameters
     ----------
-    name : {"pure", "autocast"}
+    name : {"pure", "pure_tensorflow_log", "autocast"}
 
     Returns
     -------
     dict
         ``pytorch`` (its version), ``data`` and ``data_sha256`` (as in :func:`tensorflow_record`),
         ``pytorch_settings`` (threads, whether ``torch.set_flush_denormal`` was on, the CPU kernels
-        torch chose), ``autocast_op_dtypes`` (per low dtype: the dtype each op of the tutorial
+        torch chose, ``log_gradient``: ``"pytorch"`` or ``"tensorflow"``), ``autocast_op_dtypes`` (per low dtype: the dtype each op of the tutorial
         returned under CPU autocast, probed) and ``runs``: a list of dicts with ``settings`` (the
         keyword arguments of :func:`~course_utils.train` that do what the PyTorch run did) and
         ``outcomes``: per batch size (a string key) ``first_nonfinite_step`` (``None`` if the run

@@ -9,6 +9,8 @@ the batch order from ``course_utils``), e.g.
     /tmp/torchvenv/bin/pip install "torch==2.13.0" -e .    # the records: its CPU-only build 2.13.0+cpu
     /tmp/torchvenv/bin/python tools/compare_pytorch.py --preset pure \
         --json course_utils/bundled/pytorch_pure_sample.json
+    /tmp/torchvenv/bin/python tools/compare_pytorch.py --preset pure --log-gradient tensorflow \
+        --json course_utils/bundled/pytorch_pure_tensorflow_log_sample.json
     /tmp/torchvenv/bin/python tools/compare_pytorch.py --preset autocast \
         --json course_utils/bundled/pytorch_autocast_sample.json
 
@@ -18,7 +20,11 @@ PyTorch code that does the same:
 
 ``pure`` (``dtype="float16"`` or ``"bfloat16"``, no ``mixed_precision``): every tensor in that
 dtype, ``y = torch.softmax(x @ W + b, 1)``, ``loss = -(y_ * torch.log(y)).sum()`` (naive) or
-``F.cross_entropy(x @ W + b, labels, reduction=...)`` (stable), ``torch.optim.SGD(lr)``. Measured
+``F.cross_entropy(x @ W + b, labels, reduction=...)`` (stable), ``torch.optim.SGD(lr)``.
+``--log-gradient tensorflow`` swaps ``torch.log`` for :func:`tensorflow_log`, the same log with
+TensorFlow's gradient ``grad * reciprocal(p)`` that the course computes: PyTorch's ``grad / p``
+gives 0 where ``1/p`` overflows and ``y = 0``, TensorFlow's NaN, which in float16 decides where
+the naive tutorial fails. Measured
 in torch 2.13.0 on an AVX2 CPU without native float16/bfloat16 arithmetic: bfloat16 ``x @ W``
 equals the float32 product rounded once to bfloat16; float16 ``x @ W`` is within 1.2 units in the
 last place of the exact product (not always the nearest float16: 12 of 3000 entries of a 300×784
@@ -55,6 +61,7 @@ is not the course's ``flush_subnormals=True``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -146,7 +153,36 @@ def logits_of(x, weights, bias, mixed_precision: bool):
     return x @ weights + bias
 
 
-def loss_of(logits, onehot, labels, loss: str, reduction: str):
+@functools.cache
+def tensorflow_log():
+    """``torch.log`` with TensorFlow's gradient ``grad * reciprocal(p)`` (PyTorch's: ``grad / p``).
+
+    The two differ where ``1/p`` overflows: TensorFlow's then gives ``0 * inf = NaN`` for every
+    class with ``y = 0``, PyTorch's gives 0. In float32 that needs p < 2**-128 (subnormal), in
+    float16 only p < 2**-16 (a logit gap of about 11), so the naive float16 tutorial fails at much
+    smaller batch sizes with TensorFlow's gradient, which the course computes (COURSE_SPEC §4).
+    """
+    import torch
+
+    class Log(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, p):
+            ctx.save_for_backward(p)
+            return torch.log(p)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (p,) = ctx.saved_tensors
+            return grad * torch.reciprocal(p)
+
+    return Log.apply
+
+
+LOG_GRADIENTS = ("pytorch", "tensorflow")
+"""The naive loss's ``log``: PyTorch's own, or :func:`tensorflow_log`."""
+
+
+def loss_of(logits, onehot, labels, loss: str, reduction: str, log_gradient: str = "pytorch"):
     """The naive or the stable loss of the logits, summed or averaged over the batch."""
     import torch
     import torch.nn.functional as F
@@ -155,11 +191,14 @@ def loss_of(logits, onehot, labels, loss: str, reduction: str):
         return F.cross_entropy(logits, labels, reduction=reduction)
     if loss != "naive":
         raise ValueError(f"loss {loss!r}: this tool records 'naive' or 'stable'")
-    per_example = -(onehot * torch.log(torch.softmax(logits, dim=1))).sum(dim=1)
+    if log_gradient not in LOG_GRADIENTS:
+        raise ValueError(f"log_gradient {log_gradient!r}: choose one of {LOG_GRADIENTS}")
+    log = torch.log if log_gradient == "pytorch" else tensorflow_log()
+    per_example = -(onehot * log(torch.softmax(logits, dim=1))).sum(dim=1)
     return per_example.sum() if reduction == "sum" else per_example.mean()
 
 
-def torch_run(data, batch_size: int, settings: dict) -> TorchOutcome:
+def torch_run(data, batch_size: int, settings: dict, log_gradient: str = "pytorch") -> TorchOutcome:
     """One run of the module doc's PyTorch code with the course's ``settings``, from zero weights."""
     import torch
 
@@ -184,7 +223,14 @@ def torch_run(data, batch_size: int, settings: dict) -> TorchOutcome:
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=low, enabled=mixed):
             logits = logits_of(images[idx], weights, bias, mixed)
-            loss = loss_of(logits, onehot[idx], labels[idx], settings["loss"], settings["reduction"])
+            loss = loss_of(
+                logits,
+                onehot[idx],
+                labels[idx],
+                settings["loss"],
+                settings["reduction"],
+                log_gradient,
+            )
         scaler.scale(loss).backward()
         scale_before = scaler.get_scale() if dynamic else None
         scaler.step(optimizer)
@@ -271,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source", default="sample")
     parser.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True)")
+    parser.add_argument(
+        "--log-gradient",
+        choices=LOG_GRADIENTS,
+        default="pytorch",
+        help="the naive loss's log: PyTorch's own or with TensorFlow's gradient (tensorflow_log)",
+    )
     parser.add_argument("--compare", action="store_true", help="also run course_utils.train")
     parser.add_argument("--json", type=Path, help="also save PyTorch's outcomes to this file")
     args = parser.parse_args(argv)
@@ -292,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = {**preset_settings, **common}
         outcomes = {}
         for batch_size in parse_sizes(args.batch_sizes or sizes):
-            outcome = torch_run(data, batch_size, settings)
+            outcome = torch_run(data, batch_size, settings, args.log_gradient)
             outcomes[str(batch_size)] = outcome.as_record()
             line = f"{preset_settings} B={batch_size}: pytorch {outcome}"
             if args.compare:
@@ -310,13 +362,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"disagreements (first non-finite step): {disagree or 'none'}")
     if args.json:
         record = {
-            "made_by": f"tools/compare_pytorch.py --preset {args.preset}",
+            "made_by": f"tools/compare_pytorch.py --preset {args.preset}"
+            + f" --log-gradient {args.log_gradient}" * (args.log_gradient != "pytorch"),
             "pytorch": torch.__version__,
             "data": data.name,
             "data_sha256": data.fingerprint,
             "pytorch_settings": {
                 "threads": 1,
                 "set_flush_denormal": args.flush_denormal,
+                "log_gradient": args.log_gradient,
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             },
             "autocast_op_dtypes": op_dtypes,
