@@ -160,7 +160,8 @@ def tensorflow_log():
     The two differ where ``1/p`` overflows: TensorFlow's then gives ``0 * inf = NaN`` for every
     class with ``y = 0``, PyTorch's gives 0. In float32 that needs p < 2**-128 (subnormal), in
     float16 only p < 2**-16 (a logit gap of about 11), so the naive float16 tutorial fails at much
-    smaller batch sizes with TensorFlow's gradient, which the course computes (COURSE_SPEC §4).
+    smaller batch sizes with TensorFlow's gradient (its ``_LogGrad``), which the course computes
+    (``course_utils.model``: ``g_p = -y * (1/p)``).
     """
     import torch
 
