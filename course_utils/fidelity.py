@@ -66,10 +66,10 @@ PYTORCH_RECORDS = {
 }
 """Name of a PyTorch recording → its file in ``course_utils/bundled``.
 
-``pure``: the naive summed tutorial with every tensor in float16, and in bfloat16, over a band of
-batch sizes that covers each one's failing region; ``pure_tensorflow_log``: the same with
-TensorFlow's gradient of ``log`` (``grad * reciprocal(p)``, as the course computes it) in place of
-PyTorch's (``grad / p``); ``autocast``: the stable loss with the mean in pure float16/bfloat16 and
+``pure_tensorflow_log``: the naive summed tutorial with every tensor in float16, and in bfloat16,
+over a band of batch sizes that covers each one's failing region, with TensorFlow's gradient of
+``log`` (``grad * reciprocal(p)``, as the course computes it) in place of PyTorch's
+(``grad / p``); ``pure``: the float16 runs with PyTorch's own ``log``; ``autocast``: the stable loss with the mean in pure float16/bfloat16 and
 under ``torch.autocast("cpu")``, with and without ``GradScaler``.
 """
 
