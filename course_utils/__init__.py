@@ -51,7 +51,7 @@ from .diagnostics import (
     trace_gradients,
     trace_steps,
 )
-from .fidelity import TENSORFLOW_RECORDS, tensorflow_record
+from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
 from .model import (
     DTYPES,
     LOSSES,
@@ -235,10 +235,12 @@ __all__ = [
     "FloatLimits",
     "LossAndGradient",
     "Spread",
-    #   what trace_steps measures per step; the TensorFlow recordings' names
+    #   what trace_steps measures per step; the TensorFlow and PyTorch recordings
     "gradient_norm",
     "logit_gap",
     "TENSORFLOW_RECORDS",
+    "PYTORCH_RECORDS",
+    "pytorch_record",
     #   the optimizers as classes (lessons name them by their OPTIMIZERS keys)
     "GradientDescent",
     "Momentum",

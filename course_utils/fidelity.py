@@ -1,10 +1,12 @@
-"""What TensorFlow itself did on the course's data: the recordings of ``tools/compare_tensorflow.py``.
+"""What TensorFlow and PyTorch themselves did on the course's data, as their tools recorded it.
 
-TensorFlow is not a dependency of the course. A maintainer ran the 2015 tutorial's graph in
-TensorFlow 2.21 (TF1 graph mode, one thread) on the bundled sample, in the batch order of
-``batch_indices``, and stored the outcomes as JSON files in ``course_utils/bundled``. The lessons
-print them next to their own measurements, and ``tests/test_tensorflow_fidelity.py`` and
-``tests/test_tensorflow_optimizers.py`` check the numpy core against them.
+Neither framework is a dependency of the course. A maintainer ran the 2015 tutorial's graph in
+TensorFlow 2.21 (TF1 graph mode, one thread; ``tools/compare_tensorflow.py``) and its float16,
+bfloat16 and autocast versions in PyTorch 2.13 CPU (one thread; ``tools/compare_pytorch.py``) on
+the bundled sample, in the batch order of ``batch_indices``, and stored the outcomes as JSON files
+in ``course_utils/bundled``. The lessons print them next to their own measurements, and
+``tests/test_tensorflow_fidelity.py``, ``tests/test_tensorflow_optimizers.py`` and
+``tests/test_pytorch_fidelity.py`` check the numpy core against them.
 """
 
 from __future__ import annotations
@@ -54,8 +56,57 @@ def tensorflow_record(name: str) -> dict:
 
     Introduced in lesson 07.
     """
-    if name not in TENSORFLOW_RECORDS:
-        raise ValueError(
-            f"no TensorFlow recording {name!r}; choose one of {sorted(TENSORFLOW_RECORDS)}"
-        )
-    return json.loads((BUNDLED / TENSORFLOW_RECORDS[name]).read_text())
+    return _read_record("TensorFlow", TENSORFLOW_RECORDS, name)
+
+
+PYTORCH_RECORDS = {
+    "pure": "pytorch_pure_sample.json",
+    "pure_tensorflow_log": "pytorch_pure_tensorflow_log_sample.json",
+    "autocast": "pytorch_autocast_sample.json",
+}
+"""Name of a PyTorch recording → its file in ``course_utils/bundled``.
+
+``pure_tensorflow_log``: the naive summed tutorial with every tensor in float16, and in bfloat16,
+over a band of batch sizes that covers each one's failing region, with TensorFlow's gradient of
+``log`` (``grad * reciprocal(p)``, as the course computes it) in place of PyTorch's
+(``grad / p``); ``pure``: the float16 runs with PyTorch's own ``log``; ``autocast``: the stable loss with the mean in pure float16/bfloat16 and
+under ``torch.autocast("cpu")``, with and without ``GradScaler``.
+"""
+
+
+def pytorch_record(name: str) -> dict:
+    """The parsed recording of what PyTorch did, by name (a key of :data:`PYTORCH_RECORDS`).
+
+    Parameters
+    ----------
+    name : {"pure", "pure_tensorflow_log", "autocast"}
+
+    Returns
+    -------
+    dict
+        ``pytorch`` (its version), ``data`` and ``data_sha256`` (as in :func:`tensorflow_record`),
+        ``pytorch_settings`` (threads, whether ``torch.set_flush_denormal`` was on, the CPU kernels
+        torch chose, ``log_gradient``: ``"pytorch"`` or ``"tensorflow"``), ``autocast_op_dtypes`` (per low dtype: the dtype each op of the tutorial
+        returned under CPU autocast, probed) and ``runs``: a list of dicts with ``settings`` (the
+        keyword arguments of :func:`~course_utils.train` that do what the PyTorch run did) and
+        ``outcomes``: per batch size (a string key) ``first_nonfinite_step`` (``None`` if the run
+        stayed finite), ``test_accuracy`` and ``first_losses``; runs with ``GradScaler`` also give
+        ``skipped_steps`` and ``final_loss_scale``.
+
+    Examples
+    --------
+    >>> record = pytorch_record("autocast")
+    >>> record["autocast_op_dtypes"]["float16"]["cross_entropy"]  # in CPU autocast's float32 list
+    'float32'
+    >>> record["autocast_op_dtypes"]["float16"]["log_softmax"]  # in no list: keeps float16
+    'float16'
+
+    Introduced in lesson 09.
+    """
+    return _read_record("PyTorch", PYTORCH_RECORDS, name)
+
+
+def _read_record(framework: str, records: dict[str, str], name: str) -> dict:
+    if name not in records:
+        raise ValueError(f"no {framework} recording {name!r}; choose one of {sorted(records)}")
+    return json.loads((BUNDLED / records[name]).read_text())
