@@ -103,7 +103,7 @@ def test_pure_run_fails_or_survives_as_in_pytorch_except_near_its_failure_edges(
     disagree = [
         int(size)
         for size, outcome in outcomes.items()
-        if fails(outcome) != course["pure_tensorflow_log", index, size].diverged
+        if fails(outcome) != course["pure_tensorflow_log", index, size].went_nonfinite
     ]
     far = [b for b in disagree if all(abs(b - edge) > EDGE_DISTANCE for edge in edges(outcomes))]
     assert not far, f"disagreements away from PyTorch's failure edges {edges(outcomes)}: {far}"
@@ -115,7 +115,7 @@ def test_pure_run_that_fails_in_both_fails_near_pytorchs_step(course, index, run
     far = []
     for size, outcome in run["outcomes"].items():
         result = course["pure_tensorflow_log", index, size]
-        if fails(outcome) and result.diverged:
+        if fails(outcome) and result.went_nonfinite:
             if abs(result.first_nonfinite_step - outcome["first_nonfinite_step"]) > STEP_TOLERANCE:
                 far.append((int(size), outcome["first_nonfinite_step"], result.first_nonfinite_step))
     assert not far, f"(batch size, PyTorch's first non-finite step, the course's): {far}"
@@ -145,7 +145,7 @@ def test_pytorchs_own_log_gradient_fails_float16_at_step_1_only_from_a_larger_ba
 def test_stable_mean_run_fails_or_survives_as_in_pytorch_and_reaches_its_accuracy(course, index, run):
     for size, outcome in run["outcomes"].items():
         result = course["autocast", index, size]
-        assert result.diverged == fails(outcome), size
+        assert result.went_nonfinite == fails(outcome), size
         if not fails(outcome):
             assert float(result.test_accuracy) == pytest.approx(
                 outcome["test_accuracy"], abs=ACCURACY_TOLERANCE
