@@ -77,6 +77,8 @@ def test_stored_explorers_show_their_first_picture_without_a_kernel(path):
     assert explorers, "no stored explorer output"
     for output in explorers:
         assert output["data"]["image/png"], "an explorer stored without its picture"
+    timed = [c.get("id") for c in notebook["cells"] if "execution" in c.get("metadata", {})]
+    assert not timed, f"cells stored with execution timestamps: {timed}"
 
 
 def ends_with_a_value(source: str) -> bool:

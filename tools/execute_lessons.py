@@ -25,9 +25,13 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def drop_widget_views(notebook) -> None:
-    """Remove widget views and the saved widget state, keeping each output's other formats."""
+    """Remove widget views and the saved widget state, keeping each output's other formats.
+
+    Also the timestamps of earlier executions (``record_timing=False`` keeps old ones).
+    """
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(WIDGET_VIEW, None)
 
