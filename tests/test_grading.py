@@ -618,3 +618,29 @@ def test_grades_csv_has_every_student_with_the_expected_score(lesson_01, lesson_
     assert float(rows[(LESSON_02, "broken")]["score"]) == 0
     partial = rows[(LESSON_01, "partial")]
     assert 0 < float(partial["score"]) < float(partial["max_score"])
+
+
+# --- every newer lesson grades like lesson 01: solutions full marks, the untouched release 0 ---
+
+LESSON_09 = "09-low-precision"
+
+
+def test_lesson_09_solutions_score_full_marks_and_the_untouched_release_zero(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "lessons" / LESSON_09, course / "lessons" / LESSON_09)
+    folder = tmp_path / "release"
+    assert main(["release", LESSON_09, "--to", str(folder), "--course", str(course)]) == 0
+    source, release = sources(course, LESSON_09), released(folder, LESSON_09)
+    right = {a: solution(source, a) for a in exercise_points(source)}
+    assert len(right) >= 2, "lesson 09 has its exercises"
+    notebooks = {
+        "complete": submission(release, answers=right),
+        "untouched_release": submission(release, answers={}),
+    }
+    results = grade_batch(course, LESSON_09, notebooks, tmp_path / "submitted")
+    complete, untouched = results["complete"], results["untouched_release"]
+    assert complete.score == complete.max_score > 0
+    assert not complete.timed_out and not complete.unconfirmed
+    assert untouched.score == 0
