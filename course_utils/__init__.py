@@ -207,6 +207,7 @@ __all__ = [
     "check_underflow_gap",
     "dtype_sum",
     "precision_explorer",
+    "pytorch_record",
     "smallest_normal",
     "trace_precision",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
@@ -240,7 +241,6 @@ __all__ = [
     "logit_gap",
     "TENSORFLOW_RECORDS",
     "PYTORCH_RECORDS",
-    "pytorch_record",
     #   the optimizers as classes (lessons name them by their OPTIMIZERS keys)
     "GradientDescent",
     "Momentum",
