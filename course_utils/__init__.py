@@ -8,6 +8,7 @@ from .checks import (
     CAPSTONE_SETUP,
     DIAGNOSES,
     EVIDENCE,
+    SAFE_STEP,
     SURVIVAL_SETTING,
     bisection_answers,
     central_differences,
@@ -27,6 +28,7 @@ from .checks import (
     check_naive_gradient,
     check_softmax,
     check_stable_loss_and_gradient,
+    check_survivor_prediction,
     check_survivors,
 )
 from .data import (
@@ -62,7 +64,16 @@ from .model import (
     softmax,
 )
 from .multirun import train_many
-from .optimizers import OPTIMIZERS, Adagrad, Adam, Ftrl, GradientDescent, Momentum, RMSProp
+from .optimizers import (
+    OPTIMIZERS,
+    Adagrad,
+    Adam,
+    Ftrl,
+    GradientDescent,
+    Momentum,
+    RMSProp,
+    steady_step,
+)
 from .plots import (
     add_figure_legend,
     format_outcome_table,
@@ -127,6 +138,7 @@ __all__ = [
     "MNIST_MIRRORS",
     "OPTIMIZERS",
     "REDUCTIONS",
+    "SAFE_STEP",
     "SURVIVAL_SETTING",
     "TENSORFLOW_RECORDS",
     "Adagrad",
@@ -168,6 +180,7 @@ __all__ = [
     "check_naive_gradient",
     "check_softmax",
     "check_stable_loss_and_gradient",
+    "check_survivor_prediction",
     "check_survivors",
     "clipped_loss_and_gradient",
     "data_dir",
@@ -220,6 +233,7 @@ __all__ = [
     "run_configs",
     "smallest_failing_batch_size",
     "softmax",
+    "steady_step",
     "sweep",
     "tensorflow_record",
     "trace_gradients",

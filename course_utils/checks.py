@@ -1015,7 +1015,7 @@ def _names(name: str, answer) -> set:
     return names
 
 
-@exercise("(b)", ("my_survivors",), stand_in_value="survivors")
+@exercise("(c)", ("my_survivors",), stand_in_value="survivors")
 def check_survivors(survivors, *, hidden: bool = False) -> None:
     """Check the set of optimizers that stay finite for 1000 steps in :data:`SURVIVAL_SETTING`.
 
@@ -1047,6 +1047,51 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
         )
     ok(
         f"right: {', '.join(sorted(truth))} stay finite at learning rate 0.1 with reduce_mean ({data.name})."
+    )
+
+
+SAFE_STEP = 0.5
+"""Lesson 07's rule of thumb: a run at the survival setting stays finite if, after 1000 equal
+gradients of its typical size, an optimizer's step per weight stays below this many learning rates."""
+
+
+@exercise("(b)", ("predict_survivors",), stand_in="predict_survivors")
+def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> None:
+    """Check ``predict_survivors(gradient)``: the optimizers whose step after 1000 equal gradients
+    of size ``gradient`` stays below :data:`SAFE_STEP` learning rates, worked out from the update
+    rules (no training).
+
+    The truth is the course's own update rules run on a constant gradient
+    (:func:`~course_utils.optimizers.steady_step`), at gradient sizes on both sides of where
+    momentum (10 g) and gradient descent (g) cross the bound, so one fixed set cannot pass.
+    Introduced in lesson 07.
+    """
+    optimizers = reference("optimizers")
+    for gradient in (0.003, 0.08, 0.7) if hidden else (0.02, 0.2):
+        names = _names(f"predict_survivors({gradient})", call_quietly(predict_survivors, gradient))
+        unknown = sorted(names - set(optimizers.OPTIMIZERS))
+        if unknown:
+            fail(
+                f"{', '.join(map(repr, unknown))} is not an optimizer name.",
+                f"choose among {', '.join(map(repr, optimizers.OPTIMIZERS))}.",
+            )
+        truth = {
+            name
+            for name in optimizers.OPTIMIZERS
+            if float(optimizers.steady_step(name, gradient)) < SAFE_STEP
+        }
+        wrong = sorted(names ^ truth)
+        if wrong:
+            fail(
+                f"predict_survivors({gradient}) is wrong about {', '.join(wrong)}.",
+                "for each of them, follow section 1's update rule through 1000 steps with the "
+                "same gradient g every step: where does the step settle, in units of the learning "
+                f"rate, and is that below {SAFE_STEP}? (momentum sums 0.9**k; Adagrad's s grows; "
+                "RMSProp's and Adam's averages forget where they started.)",
+            )
+    ok(
+        "predict_survivors follows the update rules: it is right on both sides of where momentum "
+        "and gradient descent cross half a learning rate."
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from .data import load_mnist
 from .model import loss_and_gradient
 from .model import softmax as course_softmax
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, steady_step
 from .sweep import sweep
 from .training import train
 
@@ -75,6 +75,14 @@ def adam_update(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, epsilon=
     new_v = beta2 * v + (1 - beta2) * grad * grad
     lr_t = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)  # a Python float keeps float32 float32
     return param - lr_t * new_m / (np.sqrt(new_v) + epsilon), new_m, new_v
+
+
+def predict_survivors(gradient) -> set:
+    """The optimizers whose step after 1000 equal gradients ``gradient`` stays below ``SAFE_STEP``
+    learning rates (lesson 07, exercise (b)), from the course's update rules."""
+    from .checks import SAFE_STEP
+
+    return {name for name in OPTIMIZERS if float(steady_step(name, gradient)) < SAFE_STEP}
 
 
 def survivors() -> set:

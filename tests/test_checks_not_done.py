@@ -29,7 +29,8 @@ EXERCISES = {
     "check_logsumexp": ("1", (stub,), "logsumexp"),
     "check_stable_loss_and_gradient": ("2", (stub,), None),
     "check_adam_update": ("(a)", (stub,), "adam_update"),
-    "check_survivors": ("(b)", (None,), "survivors"),
+    "check_survivor_prediction": ("(b)", (stub,), "predict_survivors"),
+    "check_survivors": ("(c)", (None,), "survivors"),
     "check_diagnosis": ("(a)", (None, None), None),
     "check_fixed_setup": ("(b)", (None,), "fixed_setup"),
 }
