@@ -57,6 +57,28 @@ def find_failing_batch_size(data, works, fails):
     return fails
 
 
+# --- lesson 04 ---
+
+
+def first_step_logits(images, onehot, learning_rate):
+    """The logits after one mean-loss step from W = 0: ``lr / B (X Xᵀ + 1)(Y - 0.1)`` (lesson 04)."""
+    similarity = images @ images.T + 1  # x_i . x_j, plus 1 for the bias every logit shares
+    return learning_rate / len(images) * similarity @ (onehot - onehot.dtype.type(0.1))
+
+
+def find_failing_learning_rate(data, batch_size, works, fails):
+    """Bisection over learning rates in hundredths, mean loss for 50 steps; returns a failing one."""
+    from .checks import LR_SEARCH
+
+    while fails - works > 1:
+        middle = (works + fails) // 2
+        if train(data, batch_size=batch_size, learning_rate=middle / 100, **LR_SEARCH).diverged:
+            fails = middle
+        else:
+            works = middle
+    return fails
+
+
 # --- lesson 06 ---
 
 
