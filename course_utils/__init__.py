@@ -11,26 +11,31 @@ from .checks import (
     CAPSTONE_SETUP,
     DIAGNOSES,
     EVIDENCE,
+    LR_SEARCH,
+    SAFE_STEP,
     SURVIVAL_SETTING,
     bisection_answers,
+    bisection_ends,
     central_differences,
     check_adam_update,
-    check_batch_size_free_setting,
     check_diagnosis,
     check_epsilon_breaking_batch_size,
     check_epsilon_loss_and_gradient,
     check_failing_batch_size_prediction,
     check_failing_batch_size_search,
+    check_failing_learning_rate_search,
     check_first_loss,
+    check_first_step_logits,
     check_fixed_setup,
     check_gradient_norm,
     check_logsumexp,
-    check_lr_mean_from_sum,
     check_naive_cross_entropy,
     check_naive_gradient,
     check_softmax,
     check_stable_loss_and_gradient,
+    check_survivor_prediction,
     check_survivors,
+    failing_learning_rate_answers,
 )
 from .data import (
     DataError,
@@ -64,7 +69,16 @@ from .model import (
     softmax,
 )
 from .multirun import train_many
-from .optimizers import OPTIMIZERS, Adagrad, Adam, Ftrl, GradientDescent, Momentum, RMSProp
+from .optimizers import (
+    OPTIMIZERS,
+    Adagrad,
+    Adam,
+    Ftrl,
+    GradientDescent,
+    Momentum,
+    RMSProp,
+    steady_step,
+)
 from .plots import (
     add_figure_legend,
     format_outcome_table,
@@ -165,8 +179,10 @@ __all__ = [
     "add_figure_legend",
     "plot_loss_vs_examples",
     "mean_reduction_explorer",
-    "check_lr_mean_from_sum",
-    "check_batch_size_free_setting",
+    "LR_SEARCH",
+    "check_first_step_logits",
+    "check_failing_learning_rate_search",
+    "failing_learning_rate_answers",
     # lesson 05 (05-epsilon): epsilon and clipping
     "loss_and_gradient",
     "trace_gradients",
@@ -183,6 +199,9 @@ __all__ = [
     "check_logsumexp",
     "check_stable_loss_and_gradient",
     # lesson 07 (07-optimizers)
+    "SAFE_STEP",
+    "steady_step",
+    "check_survivor_prediction",
     "OPTIMIZERS",
     "SURVIVAL_SETTING",
     "format_outcome_table",
@@ -211,6 +230,7 @@ __all__ = [
     "smallest_normal",
     "trace_precision",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
+    "bisection_ends",
     #   loss scaling as the training core does it, and what trace_precision returns
     "GROWTH_INTERVAL",
     "LossScaler",

@@ -428,35 +428,69 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
 # --- lesson 02: the failure ---
 
 
-def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> set[int]:
-    """Every batch size a correct bisection between ``works`` and ``fails`` can return.
+def bisection_ends(works: int, fails: int, fails_at) -> set[int]:
+    """Every end a correct bisection between the whole numbers ``works`` and ``fails`` can return.
 
-    A correct bisection keeps ``works`` a size that trains and ``fails`` one that goes non-finite
-    (tutorial settings, 1000 steps), tries a midpoint, rounded down or up, replaces the end with the
-    same outcome, and returns ``fails`` once the two are neighbours. On a ragged failing pattern the
-    rounding decides which edge of the band it lands on, so this follows both roundings in every
-    round (the outcomes of the sizes tried are measured once each, with ``sweep``; ``cached``
-    lets it reuse runs cached on disk). Introduced in lesson 02.
+    A correct bisection keeps ``works`` a setting that trains and ``fails`` one that goes
+    non-finite, tries a midpoint, rounded down or up, replaces the end with the same outcome, and
+    returns ``fails`` once the two are neighbours. On a ragged failing pattern the rounding decides
+    which edge it lands on, so this follows both roundings in every round. ``fails_at(values)``
+    measures a sorted list of settings and returns, in that order, whether each run went
+    non-finite; each setting is measured once. Introduced in lesson 02.
     """
-    sweeps = reference("sweep")
-    nonfinite: dict[int, bool] = {}
+    failed: dict[int, bool] = {}
     brackets, answers = {(int(works), int(fails))}, set()
     while brackets:
-        middles = {m for w, f in brackets for m in ((w + f) // 2, (w + f + 1) // 2)} - set(nonfinite)
+        middles = {m for w, f in brackets for m in ((w + f) // 2, (w + f + 1) // 2)} - set(failed)
         if middles:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                table = sweeps.sweep(data, batch_size=sorted(middles), progress=False, cache=cached)
-            nonfinite.update(
-                zip(table["batch_size"].tolist(), table["went_nonfinite"].tolist(), strict=True)
-            )
+            tried = sorted(middles)
+            failed.update(zip(tried, fails_at(tried), strict=True))
         narrower = set()
         for w, f in brackets:
             for m in {(w + f) // 2, (w + f + 1) // 2}:
-                narrower.add((w, m) if nonfinite[m] else (m, f))
+                narrower.add((w, m) if failed[m] else (m, f))
         answers |= {f for w, f in narrower if f - w <= 1}
         brackets = {(w, f) for w, f in narrower if f - w > 1}
     return answers
+
+
+def _went_nonfinite(data, *, cached: bool, **grid) -> list[bool]:
+    """Whether each run of ``sweep(data, **grid)`` (quietly, one row per run) went non-finite."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        table = reference("sweep").sweep(data, progress=False, cache=cached, **grid)
+    return [bool(d) for d in table["went_nonfinite"].tolist()]
+
+
+def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> set[int]:
+    """Every batch size a correct bisection between ``works`` and ``fails`` can return.
+
+    The batch sizes are tried at the tutorial's settings (1000 steps) with ``sweep``
+    (:func:`bisection_ends` follows both roundings of the midpoint); ``cached`` lets it reuse runs
+    cached on disk. Introduced in lesson 02.
+    """
+    return bisection_ends(
+        works, fails, lambda sizes: _went_nonfinite(data, batch_size=sizes, cached=cached)
+    )
+
+
+def _reject_bisection_answer(found, works, fails, fails_at, *, stays_finite, elsewhere, midpoint):
+    """Fail with the reason ``found`` is not an answer of a bisection between works and fails:
+    it trains, the setting below it fails too, or it is a boundary no bisection reaches.
+    ``fails_at([found - 1, found])`` measures the two (as in :func:`bisection_ends`)."""
+    below, at = fails_at([found - 1, found])
+    if not at:
+        fail(*stays_finite)
+    if below:
+        fail(
+            f"you returned {found}, but {found - 1} fails too, so {found} is not a boundary.",
+            "stop only when fails - works == 1, and return `fails`.",
+        )
+    fail(
+        f"{found} fails and {found - 1} trains, but no bisection between {works} and {fails} "
+        f"lands there{elsewhere}.",
+        midpoint,
+    )
 
 
 @exercise("(b)", ("find_failing_batch_size",), stand_in="find_failing_batch_size")
@@ -489,29 +523,20 @@ def check_failing_batch_size_search(find_failing_batch_size, *, hidden: bool = F
         answers = bisection_answers(data, works, fails, cached=not hidden)
         if found in answers:
             continue
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            table = reference("sweep").sweep(
-                data, batch_size=[found - 1, found], progress=False, cache=not hidden
-            )
-        below, at = (bool(d) for d in table["went_nonfinite"].tolist())
-        if not at:
-            fail(
+        _reject_bisection_answer(
+            found,
+            works,
+            fails,
+            lambda sizes: _went_nonfinite(data, batch_size=sizes, cached=not hidden),
+            stays_finite=(
                 f"you returned {found}, but training at batch size {found} stays finite.",
                 "a size fails when train(data, batch_size=B).went_nonfinite is True; return the "
                 "failing end of your final bracket.",
-            )
-        if below:
-            fail(
-                f"you returned {found}, but {found - 1} fails too, so {found} is not a boundary.",
-                "stop only when fails - works == 1, and return `fails`.",
-            )
-        fail(
-            f"{found} fails and {found - 1} trains, but no bisection between {works} and {fails} "
-            "lands there: the band is ragged, and a search that is not a bisection (a scan upwards, "
-            "say) finds other edges of it.",
-            "each round, try the midpoint (works + fails) // 2 and replace the end with the same "
-            "outcome.",
+            ),
+            elsewhere=": the band is ragged, and a search that is not a bisection (a scan upwards, "
+            "say) finds other edges of it",
+            midpoint="each round, try the midpoint (works + fails) // 2 and replace the end with the "
+            "same outcome.",
         )
     ok(f"your bisection lands on a boundary that bisection from this bracket can reach ({data.name}).")
 
@@ -684,93 +709,150 @@ def check_failing_batch_size_prediction(predict, *, hidden: bool = False) -> Non
 
 # --- lesson 04: mean reduction ---
 
-BATCH_FREE_STEPS = 300
-BATCH_FREE_ACCURACY = 0.85
+
+def _first_step_logits(images: np.ndarray, onehot: np.ndarray, learning_rate: float) -> np.ndarray:
+    """The logits of ``images`` after one gradient-descent step on their naive mean loss from
+    W = 0, b = 0, by the course's own gradient (float64)."""
+    x, y = images.astype(np.float64), onehot.astype(np.float64)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        grad = reference("model").loss_and_gradient(np.zeros_like(y), y, reduction="mean")
+    weights = -learning_rate * (x.T @ grad.grad_logits)
+    bias = -learning_rate * grad.grad_logits.sum(axis=0)
+    return x @ weights + bias
 
 
-@exercise("(b)", ("MY_REDUCTION", "MY_LEARNING_RATE"))
-def check_batch_size_free_setting(reduction, learning_rate, *, hidden: bool = False) -> None:
-    """Check a (reduction, learning rate) pair that trains well at a small and a large batch size.
+def _close(got: np.ndarray, want: np.ndarray) -> bool:
+    return bool(np.abs(got - want).max() <= 1e-4 * np.abs(want).max())
 
-    Trains ``BATCH_FREE_STEPS`` steps at B = 100 and B = 2000 (hidden: 50 and 1000) with the naive
-    float32 loss and requires no NaN and a test accuracy of at least ``BATCH_FREE_ACCURACY``.
-    Introduced in lesson 04.
+
+@exercise("(a)", ("first_step_logits",), stand_in="first_step_logits")
+def check_first_step_logits(first_step_logits, *, hidden: bool = False) -> None:
+    """Check ``first_step_logits(images, onehot, learning_rate)``: the logits of a batch after one
+    step of gradient descent on its naive **mean** loss, from W = 0 and b = 0.
+
+    Compared with the course's own gradient step on batches of several sizes (hidden: other
+    examples, sizes, learning rates and float64 inputs); the summed loss's step (B times larger),
+    a missing bias and the wrong sign are recognised. Introduced in lesson 04.
     """
-    if type(reduction) is not str or reduction not in ("sum", "mean"):
-        fail(
-            f"MY_REDUCTION should be the string 'sum' or 'mean', got {reduction!r}.",
-            "write MY_REDUCTION = 'mean'.",
-        )
-    if reduction != "mean":
-        fail(
-            "this exercise asks you to switch the reduction: MY_REDUCTION is still 'sum'.",
-            "with 'sum' the step grows with B; set MY_REDUCTION = 'mean'.",
-        )
-    lr = as_float(
-        "MY_LEARNING_RATE", learning_rate, hint="write a number, e.g. MY_LEARNING_RATE = 0.3."
-    )
-    if not 0 < lr < 1e6:
-        fail(f"MY_LEARNING_RATE = {lr!r} is not a usable learning rate.", "choose a positive number.")
     data = reference("data").load_mnist("auto")
-    reference("model")
-    training = reference("training")
-    for batch_size in (50, 1000) if hidden else (100, 2000):
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            result = training.train(
-                data,
-                batch_size=batch_size,
-                learning_rate=lr,
-                reduction="mean",
-                steps=BATCH_FREE_STEPS,
-            )
-        if result.went_nonfinite:
-            fail(
-                f"at B = {batch_size} with lr {lr:g} the run went non-finite at step "
-                f"{result.first_nonfinite_step}.",
-                "the learning rate is too large: a mean-reduction step of lr times the mean gradient "
-                "still overshoots when lr is large; the tutorial's own step per example is 1.0.",
-            )
-        if result.test_accuracy < BATCH_FREE_ACCURACY:
-            fail(
-                f"at B = {batch_size} with lr {lr:g} the test accuracy after {BATCH_FREE_STEPS} "
-                f"steps is {result.test_accuracy:.3f}, below {BATCH_FREE_ACCURACY}.",
-                "the learning rate is too small to learn in that many steps; try values near 1.",
-            )
+    cases = (
+        [(slice(1000, 1017), 0.5, np.float64), (slice(2000, 2500), 2.0, np.float32)]
+        if hidden
+        else [(slice(0, 100), 1.0, np.float32), (slice(0, 205), 1.0, np.float32)]
+    )
+    for rows, learning_rate, dtype in cases:
+        images = data.train_images[rows].astype(dtype)
+        onehot = np.eye(10, dtype=dtype)[data.train_labels[rows]]
+        batch = len(images)
+        name = f"first_step_logits(<{batch} images>, <their one-hot labels>, {learning_rate})"
+        got = call_quietly(first_step_logits, images.copy(), onehot.copy(), learning_rate)
+        want = _first_step_logits(images, onehot, learning_rate)
+        if type(got) is np.ndarray and got.shape == want.shape:
+            mine = np.array(np.ndarray.tolist(got.astype(np.float64)))
+            x = images.astype(np.float64)
+            grad = (0.1 - onehot.astype(np.float64)) / batch
+            without_bias = x @ (-learning_rate * (x.T @ grad))
+            for wrong, hint in (
+                (
+                    batch * want,
+                    f"that is {batch} times the mean loss's step: the step of the summed loss. "
+                    "The mean divides the gradient by B.",
+                ),
+                (-want, "the step goes against the gradient: W = 0 - lr * gradient."),
+                (
+                    without_bias,
+                    "the bias moves too: its gradient is the sum over the batch of (p - y) / B, "
+                    "and it adds to every logit (the + 1 in x_i . x_j + 1).",
+                ),
+            ):
+                if _close(mine, wrong):
+                    fail(f"{name} is not the logits after one mean-loss step.", hint)
+        assert_array_close(
+            name,
+            got,
+            want,
+            rtol=1e-4,
+            atol=1e-5 * float(np.abs(want).max()),
+            hint="at W = 0 every probability is 0.1, so the gradient of the mean loss with respect "
+            "to the logits is (0.1 - y) / B; then W = -lr * X.T @ that, b = -lr * its column sums, "
+            "and the logits are X @ W + b.",
+        )
     ok(
-        f"mean reduction with lr {lr:g} trains without NaN and above {BATCH_FREE_ACCURACY} "
-        f"accuracy at both batch sizes ({data.name})."
+        "first_step_logits is the mean loss's first step: lr / B times (X X^T + 1)(Y - 0.1), "
+        "an average over the batch."
     )
 
 
-@exercise("(a)", ("lr_mean_from_sum",))
-def check_lr_mean_from_sum(lr_mean_from_sum, *, hidden: bool = False) -> None:
-    """Check ``lr_mean_from_sum(lr_sum, batch_size)``: the mean-reduction learning rate with the
-    same updates as summed-loss training at ``lr_sum``.
+LR_SEARCH = {"reduction": "mean", "steps": 50}
+"""Lesson 04's learning-rate search: naive mean loss, 50 steps (an overshoot goes non-finite within
+its first few steps, lesson 03); the learning rates are searched in hundredths."""
+
+
+def failing_learning_rate_answers(data, batch_size: int, works: int, fails: int, *, cached=True):
+    """Every learning rate (in hundredths) a correct bisection between ``works`` and ``fails``
+    can return at ``batch_size``, with the settings of :data:`LR_SEARCH` (:func:`bisection_ends`).
 
     Introduced in lesson 04.
     """
-    cases = [(0.0003, 4000), (0.02, 1), (0.005, 333)] if hidden else [(0.01, 100), (0.01, 205)]
-    for lr_sum, batch_size in cases:
-        got = as_float(
-            f"lr_mean_from_sum({lr_sum}, {batch_size})",
-            call_quietly(lr_mean_from_sum, lr_sum, batch_size),
-            hint="return a number.",
+    return bisection_ends(works, fails, _fails_at_learning_rates(data, batch_size, cached))
+
+
+def _fails_at_learning_rates(data, batch_size: int, cached: bool):
+    """``fails_at(hundredths)`` of :func:`bisection_ends` for :data:`LR_SEARCH` at ``batch_size``."""
+    return lambda hundredths: _went_nonfinite(
+        data,
+        batch_size=batch_size,
+        learning_rate=[h / 100 for h in hundredths],
+        cached=cached,
+        **LR_SEARCH,
+    )
+
+
+@exercise("(b)", ("find_failing_learning_rate",), stand_in="find_failing_learning_rate")
+def check_failing_learning_rate_search(find_failing_learning_rate, *, hidden: bool = False) -> None:
+    """Check a bisection ``find_failing_learning_rate(data, batch_size, works, fails)`` for a
+    mean-loss learning rate (in hundredths) that fails while one hundredth less trains.
+
+    The answer must be one that a correct bisection from the bracket can return
+    (:func:`failing_learning_rate_answers`); a number from elsewhere (lesson 03's lr·B*, say) is
+    not. Visible: B = 100 with runs cached on disk; hidden: B = 1000 and another bracket, afresh.
+    Introduced in lesson 04.
+    """
+    data = reference("data").load_mnist("auto")
+    batch_size, works, fails = (1000, 50, 450) if hidden else (100, 100, 400)
+    call = f"find_failing_learning_rate(data, {batch_size}, {works}, {fails})"
+    found = as_int(
+        call,
+        call_quietly(find_failing_learning_rate, data, batch_size, works, fails),
+        hint="return the learning rate in hundredths, a whole number (156 for 1.56).",
+    )
+    if not works < found <= fails:
+        fail(
+            f"{call} returned {found}, outside the bracket ({works}, {fails}].",
+            "keep `works` a learning rate that trains and `fails` one that goes NaN; move one of "
+            "them to the midpoint each round.",
         )
-        expected = lr_sum * batch_size
-        if batch_size > 1 and abs(got - lr_sum / batch_size) <= 1e-9 * (lr_sum / batch_size):
-            fail(
-                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r} = lr_sum / B: the "
-                "conversion the wrong way round.",
-                "a mean gradient is B times smaller than the sum, so its learning rate must be B "
-                "times larger to make the same step.",
-            )
-        if not abs(got - expected) <= 1e-9 * expected:
-            fail(
-                f"lr_mean_from_sum({lr_sum}, {batch_size}) returned {got!r}, expected {expected!r}.",
-                "lr_sum · sum of gradients = lr_mean · (sum of gradients / B): solve for lr_mean.",
-            )
-    ok("lr_mean_from_sum turns a summed-loss learning rate into the equivalent mean-loss one.")
+    if found in failing_learning_rate_answers(data, batch_size, works, fails, cached=not hidden):
+        ok(
+            f"your bisection lands on a boundary that bisection from this bracket can reach "
+            f"({data.name})."
+        )
+        return
+    _reject_bisection_answer(
+        found,
+        works,
+        fails,
+        _fails_at_learning_rates(data, batch_size, not hidden),
+        stays_finite=(
+            f"you returned {found}, but at learning rate {found / 100:g} the run stays finite.",
+            "a learning rate fails when train(data, batch_size=B, learning_rate=h / 100, "
+            'reduction="mean", steps=50).went_nonfinite is True; return the failing end of your bracket.',
+        ),
+        elsewhere="",
+        midpoint="each round, try the midpoint (works + fails) // 2, train at that learning rate "
+        "/ 100 and replace the end with the same outcome.",
+    )
 
 
 # --- lesson 05: epsilon ---
@@ -1233,7 +1315,7 @@ def _names(name: str, answer) -> set:
     return names
 
 
-@exercise("(b)", ("my_survivors",), stand_in_value="survivors")
+@exercise("(c)", ("my_survivors",), stand_in_value="survivors")
 def check_survivors(survivors, *, hidden: bool = False) -> None:
     """Check the set of optimizers that stay finite for 1000 steps in :data:`SURVIVAL_SETTING`.
 
@@ -1265,6 +1347,51 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
         )
     ok(
         f"right: {', '.join(sorted(truth))} stay finite at learning rate 0.1 with reduce_mean ({data.name})."
+    )
+
+
+SAFE_STEP = 0.5
+"""Lesson 07's rule of thumb: a run at the survival setting stays finite if, after 1000 equal
+gradients of its typical size, an optimizer's step per weight stays below this many learning rates."""
+
+
+@exercise("(b)", ("predict_survivors",), stand_in="predict_survivors")
+def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> None:
+    """Check ``predict_survivors(gradient)``: the optimizers whose step after 1000 equal gradients
+    of size ``gradient`` stays below :data:`SAFE_STEP` learning rates, worked out from the update
+    rules (no training).
+
+    The truth is the course's own update rules run on a constant gradient
+    (:func:`~course_utils.optimizers.steady_step`), at gradient sizes on both sides of where
+    momentum (10 g) and gradient descent (g) cross the bound, so one fixed set cannot pass.
+    Introduced in lesson 07.
+    """
+    optimizers = reference("optimizers")
+    for gradient in (0.003, 0.08, 0.7) if hidden else (0.02, 0.2):
+        names = _names(f"predict_survivors({gradient})", call_quietly(predict_survivors, gradient))
+        unknown = sorted(names - set(optimizers.OPTIMIZERS))
+        if unknown:
+            fail(
+                f"{', '.join(map(repr, unknown))} is not an optimizer name.",
+                f"choose among {', '.join(map(repr, optimizers.OPTIMIZERS))}.",
+            )
+        truth = {
+            name
+            for name in optimizers.OPTIMIZERS
+            if float(optimizers.steady_step(name, gradient)) < SAFE_STEP
+        }
+        wrong = sorted(names ^ truth)
+        if wrong:
+            fail(
+                f"predict_survivors({gradient}) is wrong about {', '.join(wrong)}.",
+                "for each of them, follow section 1's update rule through 1000 steps with the "
+                "same gradient g every step: where does the step settle, in units of the learning "
+                f"rate, and is that below {SAFE_STEP}? (momentum sums 0.9**k; Adagrad's s grows; "
+                "RMSProp's and Adam's averages forget where they started.)",
+            )
+    ok(
+        "predict_survivors follows the update rules: it is right on both sides of where momentum "
+        "and gradient descent cross half a learning rate."
     )
 
 

@@ -253,3 +253,35 @@ OPTIMIZERS = {
     "ftrl": Ftrl,
 }
 """Name (the ``optimizer=`` of ``train``/``sweep``) → callable taking ``learning_rate=``."""
+
+
+def steady_step(
+    optimizer: str, gradient, *, steps: int = 1000, learning_rate: float = 0.1
+) -> np.ndarray:
+    """The step an optimizer takes after ``steps`` equal gradients, in units of its learning rate.
+
+    Runs the optimizer's own update rule (float64) from a weight of 0 on the same ``gradient``
+    every step and returns ``|last change of the weight| / learning_rate``, element-wise. It is a
+    bound on how far a weight can move per step when the gradient keeps its size and sign: plain
+    gradient descent moves by ``g``, momentum builds up to ``g / (1 - 0.9)``, Adagrad and Ftrl
+    shrink to at most ``1 / sqrt(steps)``, RMSProp and Adam approach 1 whatever ``g`` is.
+
+    Examples
+    --------
+    >>> [round(float(steady_step(name, 0.02)), 3) for name in ("gradient_descent", "momentum", "adam")]
+    [0.02, 0.2, 1.0]
+
+    Introduced in lesson 07.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}.")
+    grad = np.array(gradient, dtype=np.float64)
+    rule = OPTIMIZERS[optimizer](learning_rate=learning_rate)
+    weight = np.zeros_like(grad)
+    state = rule.init([weight])
+    for _ in range(steps):
+        before = weight.copy()
+        rule.update([weight], [grad.copy()], state)
+    return np.abs(weight - before) / learning_rate

@@ -16,7 +16,7 @@ import numpy as np
 from .data import load_mnist
 from .model import loss_and_gradient
 from .model import softmax as course_softmax
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, steady_step
 from .sweep import sweep
 from .training import train
 
@@ -57,6 +57,28 @@ def find_failing_batch_size(data, works, fails):
     return fails
 
 
+# --- lesson 04 ---
+
+
+def first_step_logits(images, onehot, learning_rate):
+    """The logits after one mean-loss step from W = 0: ``lr / B (X Xᵀ + 1)(Y - 0.1)`` (lesson 04)."""
+    similarity = images @ images.T + 1  # x_i . x_j, plus 1 for the bias every logit shares
+    return learning_rate / len(images) * similarity @ (onehot - onehot.dtype.type(0.1))
+
+
+def find_failing_learning_rate(data, batch_size, works, fails):
+    """Bisection over learning rates in hundredths, mean loss for 50 steps; returns a failing one."""
+    from .checks import LR_SEARCH
+
+    while fails - works > 1:
+        middle = (works + fails) // 2
+        if train(data, batch_size=batch_size, learning_rate=middle / 100, **LR_SEARCH).went_nonfinite:
+            fails = middle
+        else:
+            works = middle
+    return fails
+
+
 # --- lesson 06 ---
 
 
@@ -75,6 +97,14 @@ def adam_update(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, epsilon=
     new_v = beta2 * v + (1 - beta2) * grad * grad
     lr_t = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)  # a Python float keeps float32 float32
     return param - lr_t * new_m / (np.sqrt(new_v) + epsilon), new_m, new_v
+
+
+def predict_survivors(gradient) -> set:
+    """The optimizers whose step after 1000 equal gradients ``gradient`` stays below ``SAFE_STEP``
+    learning rates (lesson 07, exercise (b)), from the course's update rules."""
+    from .checks import SAFE_STEP
+
+    return {name for name in OPTIMIZERS if float(steady_step(name, gradient)) < SAFE_STEP}
 
 
 def survivors() -> set:

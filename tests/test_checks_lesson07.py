@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import check_adam_update, check_survivors
+from course_utils import check_adam_update, check_survivor_prediction, check_survivors, stand_ins
 from course_utils.checks import CheckFailed
 
 
@@ -131,3 +131,53 @@ def test_wrong_survivor_sets_fail_without_giving_the_answer_away(answer, message
         check_survivors(answer)
     assert "adam went" not in str(failure.value)
     assert capfd.readouterr().err == ""
+
+
+def copied_survivors(gradient):
+    """The measured survivors typed in: right at the lesson's gradient size, not a prediction."""
+    return set(SURVIVORS)
+
+
+def momentum_as_gradient_descent(gradient):
+    """Forgets that momentum's velocity adds up the equal gradients (a step of g, not 10 g)."""
+    return {"adagrad", "ftrl"} | ({"gradient_descent", "momentum"} if gradient < 0.5 else set())
+
+
+def adaptive_survive(gradient):
+    """Takes every adaptive optimizer for safe, RMSProp and Adam included."""
+    return {"adagrad", "ftrl", "rmsprop", "rmsprop_decay0.9", "adam"}
+
+
+def test_the_prediction_from_the_update_rules_passes_visible_and_hidden_quietly(capfd):
+    check_survivor_prediction(stand_ins.predict_survivors)
+    check_survivor_prediction(stand_ins.predict_survivors, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("✓") == 2 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (copied_survivors, r"predict_survivors\(0\.(2|08)\) is wrong about momentum"),
+        (momentum_as_gradient_descent, "wrong about momentum"),
+        (adaptive_survive, "wrong about adam, gradient_descent, momentum, rmsprop"),
+        (lambda g: {"adam", "sgd"}, "not an optimizer name"),
+        (lambda g: "adagrad", "set of optimizer names"),
+        (lambda g: {AnyName("adam")}, "contain names"),
+    ],
+)
+def test_wrong_predictions_fail_visible_and_hidden_with_a_hint(answer, message, capfd):
+    for hidden in (False, True):
+        with pytest.raises(CheckFailed, match=message) as failure:
+            check_survivor_prediction(answer, hidden=hidden)
+        assert "Hint:" in str(failure.value)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_prediction_wrong_only_for_large_gradients_fails_the_hidden_check():
+    def gradient_descent_always(gradient):
+        return {"adagrad", "ftrl", "gradient_descent"} | ({"momentum"} if gradient < 0.05 else set())
+
+    check_survivor_prediction(gradient_descent_always)
+    with pytest.raises(CheckFailed, match=r"predict_survivors\(0.7\) is wrong about gradient_descent"):
+        check_survivor_prediction(gradient_descent_always, hidden=True)

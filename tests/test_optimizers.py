@@ -19,6 +19,7 @@ from course_utils import (
     RMSProp,
     TrainResult,
     load_mnist,
+    steady_step,
     sweep,
     train,
 )
@@ -250,3 +251,30 @@ def test_a_stack_of_runs_may_have_one_learning_rate_per_run(name):
     for r in range(3):
         for p, q in zip(stacked, separate[r], strict=True):
             assert p[r].tobytes() == q.tobytes()
+
+
+STEADY = 1000  # equal gradients, as in lesson 07's prediction
+
+
+@pytest.mark.parametrize("g", [1e-3, 0.02, 0.2, 3.0])
+def test_steady_step_follows_each_rule_in_closed_form_after_many_equal_gradients(g):
+    # The sums of section 1's rules with a constant gradient g, written out by hand.
+    closed_form = {
+        "gradient_descent": g,
+        "momentum": g * (1 - 0.9**STEADY) / (1 - 0.9),
+        "adagrad": g / math.sqrt(0.1 + STEADY * g * g),
+        "ftrl": g / math.sqrt(0.1 + STEADY * g * g),  # Ftrl without l1/l2 is Adagrad
+    }
+    for name, expected in closed_form.items():
+        assert float(steady_step(name, g)) == pytest.approx(expected, rel=1e-6), name
+    for name in ("rmsprop", "rmsprop_decay0.9", "adam"):  # their averages forget the start
+        assert float(steady_step(name, g)) == pytest.approx(1.0, rel=1e-3), name
+
+
+def test_steady_step_is_element_wise_and_rejects_bad_input():
+    steps = steady_step("momentum", [0.01, 0.1])
+    assert steps.shape == (2,) and steps.tolist() == pytest.approx([0.1, 1.0], rel=1e-6)
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'; choose one of gradient_descent"):
+        steady_step("sgd", 0.1)
+    with pytest.raises(ValueError, match="steps must be a whole number"):
+        steady_step("adam", 0.1, steps=0)
