@@ -33,6 +33,8 @@ EXERCISES = {
     "check_survivors": ("(c)", (None,), "survivors"),
     "check_diagnosis": ("(a)", (None, None), None),
     "check_fixed_setup": ("(b)", (None,), "fixed_setup"),
+    "check_underflow_gap": ("(a)", (stub,), None),
+    "check_scaled_weight_gradient": ("(b)", (stub,), None),
 }
 VALUE_STAND_INS = {"survivors", "fixed_setup"}  # computed by the stand-in function
 
