@@ -180,6 +180,7 @@ __all__ = [
     "plot_loss_vs_examples",
     "mean_reduction_explorer",
     "LR_SEARCH",
+    "logit_gap",
     "check_first_step_logits",
     "check_failing_learning_rate_search",
     "failing_learning_rate_answers",
@@ -258,7 +259,6 @@ __all__ = [
     "Spread",
     #   what trace_steps measures per step; the TensorFlow and PyTorch recordings
     "gradient_norm",
-    "logit_gap",
     "TENSORFLOW_RECORDS",
     "PYTORCH_RECORDS",
     #   the optimizers as classes (lessons name them by their OPTIMIZERS keys)
