@@ -25,6 +25,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .diagnostics import losses_by_gap, trace_gradients, trace_steps
+from .linear import LOW_PRECISION
 from .model import DTYPES, LOSSES, REDUCTIONS, float_limits
 from .optimizers import OPTIMIZERS
 from .plots import (
@@ -601,12 +602,6 @@ def precision_explorer(
     float64 have no mixed mode (the summary says so and shows the plain run).
     Introduced in lesson 09.
     """
-    from functools import lru_cache
-
-    from .diagnostics import trace_steps
-    from .linear import LOW_PRECISION
-    from .model import DTYPES, float_limits
-    from .plots import plot_step_trace
 
     @lru_cache(maxsize=256)
     def cached_trace(batch_size, dtype, mixed):
