@@ -177,7 +177,10 @@ def iter_train_many(
 
 # --- worker processes: whole groups of runs, trained in other processes on the other cores ---
 
-PARALLEL_MIN_WORK = 2_000_000  # batch rows × steps (≈ 20 runs of 1000 steps at B = 100): worth a pool
+# Batch rows × steps worth a pool: ≈ 3 runs of 1000 steps at B = 100, about a second of work. Forking
+# the workers costs far less than that (Linux); spawning them (macOS, Windows) costs about that once,
+# and the pool is kept for the next call.
+PARALLEL_MIN_WORK = 300_000
 _pool: tuple | None = None  # (data, number of workers, executor), kept for the next call
 
 
@@ -202,14 +205,17 @@ def _work(configs: list[TrainConfig]) -> int:
 
 
 def _balance(configs: list[TrainConfig], tasks: list[list[int]], workers: int) -> list[list[int]]:
-    """Tasks for the workers, largest first; a group is halved while there are fewer tasks than
-    workers (its halves see the same batches, so each gives the same numbers as the whole)."""
+    """Tasks for the workers, largest first; the largest group is halved while there are fewer
+    tasks than workers or it is more than one worker's share of the work, so that no worker is
+    left with most of it (a group's halves see the same batches, so each gives the same numbers
+    as the whole)."""
 
     def work(task: list[int]) -> int:
         return _work([configs[i] for i in task])
 
+    share = sum(work(task) for task in tasks) / workers
     tasks = sorted(tasks, key=work, reverse=True)
-    while len(tasks) < workers and len(tasks[0]) > 1:
+    while (len(tasks) < workers or work(tasks[0]) > share) and len(tasks[0]) > 1:
         largest = tasks.pop(0)
         half = len(largest) // 2
         tasks = sorted([*tasks, largest[:half], largest[half:]], key=work, reverse=True)

@@ -312,7 +312,7 @@ def first_failing_batch_size(
     >>> found, len(table)
     (174, 16)
 
-    Introduced in lesson 03.
+    Introduced in lesson 02.
     """
     sizes = [int(b) for b in batch_sizes]
     if progress is None:
@@ -362,8 +362,10 @@ def phase_grid(
     return row_values, column_values, grid
 
 
-def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool | None = None) -> dict:
-    """Measure fixes at every batch size (rows) and learning-rate factor (columns), 1000 steps each.
+def fix_grid(
+    data, fixes: dict, batch_sizes, factors=(1.0,), *, steps: int = 1000, progress: bool | None = None
+) -> dict:
+    """Measure fixes at every batch size (rows) and learning-rate factor (columns), ``steps`` each.
 
     ``fixes`` maps a name to ``train`` arguments; a fix's ``learning_rate`` (0.01 if absent) may be
     a function of the batch size, e.g. ``lambda B: 1 / B``, and each column trains at ``factor ×``
@@ -386,7 +388,12 @@ def fix_grid(data, fixes: dict, batch_sizes, factors=(1.0,), *, progress: bool |
             for factor in factors:
                 keys.append(name)
                 configs.append(
-                    TrainConfig(batch_size=batch_size, learning_rate=float(factor * rate), **rest)
+                    TrainConfig(
+                        batch_size=batch_size,
+                        learning_rate=float(factor * rate),
+                        steps=steps,
+                        **rest,
+                    )
                 )
     table = run_configs(data, configs, progress=progress)
     names = np.array(keys)

@@ -545,17 +545,26 @@ def optimizer_explorer(
 # --- lesson 08: capstone ---
 
 
-def fix_explorer(data, fixes: dict, *, batch_sizes, factors=(0.1, 1.0, 10.0), fix: str | None = None):
+def fix_explorer(
+    data,
+    fixes: dict,
+    *,
+    batch_sizes,
+    factors=(0.1, 1.0, 10.0),
+    steps: int = 1000,
+    fix: str | None = None,
+):
     """Pick a fix → its phase diagram (batch size × learning rate) and its outcome at its own rate.
 
-    ``fixes`` maps names to ``train`` arguments as in :func:`~course_utils.sweep.fix_grid`; a picture costs up to
-    ``len(batch_sizes) × len(factors)`` runs the first time, cached on disk and in memory after.
+    ``fixes`` maps names to ``train`` arguments as in :func:`~course_utils.sweep.fix_grid` (runs of
+    ``steps`` steps); a picture costs up to ``len(batch_sizes) × len(factors)`` runs the first
+    time, cached on disk and in memory after.
     Introduced in lesson 08.
     """
 
     @lru_cache(maxsize=64)
     def cached_grid(name):
-        return fix_grid(data, {name: fixes[name]}, batch_sizes, factors)[name]
+        return fix_grid(data, {name: fixes[name]}, batch_sizes, factors, steps=steps)[name]
 
     labels = [f"×{factor:g}" for factor in factors]
 

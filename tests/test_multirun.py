@@ -215,8 +215,20 @@ def test_worker_processes_give_the_numbers_of_this_process(data, monkeypatch):
 
 def test_one_group_is_split_between_the_workers(data):
     configs = [TrainConfig(batch_size=300, learning_rate=lr, steps=40) for lr in (0.1, 0.01, 1e-3)]
-    assert multirun._balance(configs, [[0, 1, 2]], 2) == [[1, 2], [0]]
+    tasks = multirun._balance(configs, [[0, 1, 2]], 2)
+    assert len(tasks) >= 2 and sorted(i for task in tasks for i in task) == [0, 1, 2]
     assert _same_numbers(train_many(data, configs, workers=1), train_many(data, configs, workers=2))
+
+
+def test_no_worker_is_left_with_most_of_the_work():
+    # Lesson 08's fix matrix: one group per batch size, the largest one more than half the work.
+    sizes = (100, 205, 400, 1000)
+    configs = [TrainConfig(batch_size=b, learning_rate=lr) for b in sizes for lr in (0.01, 0.005)]
+    groups = [[i for i, c in enumerate(configs) if c.batch_size == b] for b in sizes]
+    tasks = multirun._balance(configs, groups, 2)
+    assert sorted(i for task in tasks for i in task) == list(range(len(configs)))
+    largest = max(multirun._work([configs[i] for i in task]) for task in tasks)
+    assert largest <= multirun._work(configs) / 2
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,5 @@
 """Lesson 01's explorer: steps, batch size and learning rate redraw the weight maps; runs are cached."""
 
-import time
-
 import ipywidgets as widgets
 import pytest
 
@@ -31,9 +29,7 @@ def test_steps_control_changes_summary_and_figure_and_returns_from_the_cache(dat
     assert explorer.image.value != first_png
 
     misses = explorer.cached_train.cache_info().misses
-    start = time.perf_counter()
-    explorer.controls["steps"].value = 10
-    assert time.perf_counter() - start < 2.0
+    explorer.controls["steps"].value = 10  # (how fast: benchmarks/run.py, widget_cached_update)
     assert explorer.cached_train.cache_info().misses == misses  # served from the cache
     assert explorer.summary.value == first_summary
     assert explorer.image.value == first_png  # same run, same bytes

@@ -1,7 +1,5 @@
 """Lesson 07's explorer: each control changes the run shown; revisited settings come from the cache."""
 
-import time
-
 import pytest
 
 from course_utils import load_mnist, optimizer_explorer
@@ -24,10 +22,8 @@ def test_optimizer_dropdown_changes_summary_and_figure_and_returns_from_the_cach
     assert explorer.image.value != first_png
 
     misses = explorer.cached_run.cache_info().misses
-    start = time.perf_counter()
     explorer.controls["optimizer"].value = "momentum"
     explorer.controls["learning_rate"].value = 0.01
-    assert time.perf_counter() - start < 3.0
     assert explorer.cached_run.cache_info().misses == misses + 1  # (momentum, 0.001) is new
     assert explorer.summary.value == first_summary
     assert explorer.updates == 5

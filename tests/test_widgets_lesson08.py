@@ -51,3 +51,13 @@ def test_picking_a_fix_changes_summary_and_figure(data, tmp_path, monkeypatch):
     assert explorer.cached_grid.cache_info().hits == 1  # back to the first fix: no new runs
     assert explorer.summary.value == first_summary
     assert np.array_equal(explorer.cached_grid("tutorial")["batch_size"][:, 0], [50, 200])
+
+
+def test_grid_and_explorer_of_the_same_steps_share_their_runs(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCH205_CACHE", str(tmp_path))
+    grids = fix_grid(data, FIXES, [50], steps=40)
+    assert (grids["adam"]["steps"] == 40).all()
+    files = len(list(tmp_path.glob("*.npy")))
+    explorer = fix_explorer(data, FIXES, batch_sizes=[50], factors=(1.0,), steps=40, fix="adam")
+    assert len(list(tmp_path.glob("*.npy"))) == files  # the explorer trained nothing new
+    assert explorer.cached_grid("adam").tobytes() == grids["adam"].tobytes()
