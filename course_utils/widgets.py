@@ -8,8 +8,8 @@ and an ``HTML`` widget showing the summary. Because the picture and the text are
 reading ``explorer.image.value`` / ``explorer.summary.value``, and nbval has nothing to replay.
 
 What an explorer shows comes from pure functions in ``plots`` and runs cached by their parameters
-(``functools.lru_cache`` here, the on-disk run cache in ``sweep``), so returning to a setting is
-instant.
+(``functools.lru_cache`` here, the on-disk run cache in ``sweep``), and the explorer keeps the
+pictures it has drawn, so returning to a setting is instant.
 
 Introduced in lesson 01 (the tutorial explorer); most explorers belong to lessons 02-08.
 """
@@ -70,8 +70,12 @@ class Explorer:
     controls : dict of name -> ipywidgets control
         Their values are passed to ``render`` as keyword arguments.
     render : callable(**values) -> (matplotlib Figure, str)
-        Pure function of the control values; the string is HTML for the summary line.
+        Pure function of the control values; the string is HTML for the summary line. Because it
+        is pure, the last ``VIEWS_KEPT`` pictures are kept: a setting shown before is shown
+        again without calling it.
     """
+
+    VIEWS_KEPT = 64  # PNG and summary of the settings shown last (a PNG is tens of kB)
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], render: Callable, *, title: str = ""):
         self.controls = controls
@@ -80,6 +84,7 @@ class Explorer:
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
         self.summary = widgets.HTML()
         self.updates = 0
+        self.view = lru_cache(maxsize=self.VIEWS_KEPT)(self._draw)
         for control in controls.values():
             control.observe(self.update, names="value")
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -97,11 +102,13 @@ class Explorer:
         return {name: control.value for name, control in self.controls.items()}
 
     def update(self, change=None) -> None:
-        """Re-render from the controls' current values (called on every control change)."""
-        figure, text = self.render(**self.values())
-        self.image.value = figure_png(figure)
-        self.summary.value = text
+        """Show the view of the controls' current values (called on every control change)."""
+        self.image.value, self.summary.value = self.view(**self.values())
         self.updates += 1
+
+    def _draw(self, **values) -> tuple[bytes, str]:
+        figure, text = self.render(**values)
+        return figure_png(figure), text
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """The live widget, and beside it a PNG of the current view for readers without a kernel.

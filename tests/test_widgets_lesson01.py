@@ -2,8 +2,10 @@
 
 import ipywidgets as widgets
 import pytest
+from matplotlib.figure import Figure
 
 from course_utils import load_mnist, tutorial_explorer
+from course_utils.widgets import Explorer
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +43,21 @@ def test_a_setting_that_goes_nan_says_so(data):
     explorer.controls["learning_rate"].value = 0.03
     explorer.controls["batch_size"].value = 200
     assert "went NaN" in explorer.summary.value
+
+
+def test_a_setting_shown_before_is_shown_again_without_drawing():
+    drawn = []
+
+    def render(value):
+        drawn.append(value)
+        figure = Figure(figsize=(1, 1))
+        figure.add_subplot().plot([0, value])
+        return figure, f"value {value}"
+
+    slider = widgets.IntSlider(value=1, min=1, max=3)
+    explorer = Explorer({"value": slider}, render)
+    first = explorer.image.value
+    slider.value = 2
+    slider.value = 1
+    assert drawn == [1, 2] and explorer.updates == 3
+    assert explorer.image.value == first and explorer.summary.value == "value 1"

@@ -48,7 +48,8 @@ def test_picking_a_fix_changes_summary_and_figure(data, tmp_path, monkeypatch):
     assert explorer.image.value != first_png
 
     explorer.controls["fix"].value = "tutorial"
-    assert explorer.cached_grid.cache_info().hits == 1  # back to the first fix: no new runs
+    assert explorer.view.cache_info().hits == 1  # back to the first fix: its picture, kept
+    assert explorer.cached_grid.cache_info().misses == 2  # and no new grid
     assert explorer.summary.value == first_summary
     assert np.array_equal(explorer.cached_grid("tutorial")["batch_size"][:, 0], [50, 200])
 
