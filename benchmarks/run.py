@@ -227,14 +227,14 @@ def widget_cached_update(data, repeat: int) -> None:
     def change() -> None:
         misses = explorer.cached_train.cache_info().misses
         control.value = 10 if control.value == 100 else 100
-        assert explorer.cached_train.cache_info().misses == misses  # no training, only drawing
+        assert explorer.cached_train.cache_info().misses == misses  # no training (nor drawing)
 
     wall, cpu = measure({"update": change}, repeat)["update"]
-    budget = 1.0  # seconds, as for an update that trains
+    budget = 1.0  # seconds, as for an update that trains and draws
     print(
         f"widget_cached_update ratio={budget / wall:.2f} update={wall:.3f}s budget={budget:.3f}s "
         f"cpu_update={cpu:.3f}s  # lesson 01's explorer: steps control back to a value it has "
-        "shown -> cached run -> weight maps PNG; ratio > 1 is within the budget",
+        "shown -> the PNG it kept; ratio > 1 is within the budget",
         flush=True,
     )
 
