@@ -57,6 +57,7 @@ from .diagnostics import (
     trace_steps,
 )
 from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
+from .linear import SUMMATIONS
 from .model import (
     DTYPES,
     LOSSES,
@@ -149,6 +150,7 @@ __all__ = [
     "check_naive_gradient",
     # lesson 02 (02-the-failure): sweeps, the ragged band, NaN forensics
     "MnistData",
+    "SUMMATIONS",
     "sweep",
     "failing_batch_sizes",
     "smallest_failing_batch_size",

@@ -7,12 +7,19 @@ In the overshooting regime such a last-bit difference grows until it moves an ac
 third decimal, while outcomes (fails or trains), first losses and the failing pattern hold.
 
 To see that on any one machine, without changing the BLAS (tests never set ``OPENBLAS_*``
-variables), the course can add the terms in another order:
+variables), the course can add the terms in other orders:
 
 * ``"blas"`` (the default): one BLAS product, in the BLAS's own order.
-* ``"halves"``: each sum is split at the middle of its terms and the two half sums (each one a
-  BLAS product in its own order) are added: ``x[:, :392] @ W[:392] + x[:, 392:] @ W[392:]`` for
-  the logits, and likewise over the batch for ``x.T @ g`` and ``g.sum(0)``.
+* ``"reversed"``: the same BLAS product of the terms taken last to first
+  (``x[:, ::-1] @ W[::-1]`` for the logits, the batch reversed for ``x.T @ g`` and ``g.sum(0)``):
+  another float32 order, which no BLAS kernel takes for the forward one.
+* ``"float64"``: the products and sums in float64, rounded once to the run's dtype: in practice the
+  correctly rounded result, which no float32-accumulating BLAS reproduces over a whole matrix.
+  (For float64 runs it is the BLAS's own order: there is nothing wider to add in.)
+
+An earlier "halves" order (the two half sums of each sum, added) was dropped: OpenBLAS's Nehalem
+kernel gives exactly its bits. ``tests/test_linear.py`` checks, on the machine it runs on, that
+each alternative order differs from the BLAS there for every product shape a run computes.
 
 **Low precision** (float16, bfloat16; lesson 09). Their products are computed the way matrix units
 of accelerators (tensor cores, TPUs) and PyTorch's CPU compute them: the inputs, exactly as they are,
@@ -22,7 +29,8 @@ sum over the batch is accumulated in float32 likewise. If either operand is low 
 product is rounded to that dtype.
 
 ``$BATCH205_SUMMATION`` chooses the default of every run (``tests/test_rounding_sensitivity.py``
-re-executes the lessons with ``halves`` and requires every checked output to be unchanged).
+re-executes the lessons in each of ``ALTERNATIVE_SUMMATIONS`` and requires every checked output to
+be unchanged).
 
 Introduced in lesson 02 (how far last bits move a run) and lesson 09 (low precision).
 """
@@ -34,7 +42,8 @@ import os
 import ml_dtypes
 import numpy as np
 
-SUMMATIONS = ("blas", "halves")
+SUMMATIONS = ("blas", "reversed", "float64")
+ALTERNATIVE_SUMMATIONS = SUMMATIONS[1:]  # the orders that stand for another CPU's BLAS
 LOW_PRECISION = ("float16", "bfloat16")  # accumulated in float32, rounded once
 _LOW_DTYPES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))  # (faster to compare than names)
 
@@ -66,8 +75,10 @@ def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
         return matmul(a, b, summation).astype(low)
     if summation == "blas":
         return np.matmul(a, b)
-    half = a.shape[-1] // 2
-    return np.matmul(a[..., :half], b[..., :half, :]) + np.matmul(a[..., half:], b[..., half:, :])
+    if summation == "reversed":  # contiguous copies, so that the BLAS (not a strided loop) adds them
+        return np.matmul(np.ascontiguousarray(a[..., ::-1]), np.ascontiguousarray(b[..., ::-1, :]))
+    wide = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    return wide.astype(np.result_type(a, b), copy=False)
 
 
 def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
@@ -76,8 +87,9 @@ def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
         return batch_sum(g.astype(np.float32), summation).astype(g.dtype)
     if summation == "blas":
         return g.sum(axis=-2, keepdims=True)
-    half = g.shape[-2] // 2
-    return g[..., :half, :].sum(axis=-2, keepdims=True) + g[..., half:, :].sum(axis=-2, keepdims=True)
+    if summation == "reversed":
+        return np.ascontiguousarray(g[..., ::-1, :]).sum(axis=-2, keepdims=True)
+    return g.astype(np.float64).sum(axis=-2, keepdims=True).astype(g.dtype, copy=False)
 
 
 def logits_of(

@@ -4,7 +4,7 @@ A run in the overshooting regime is chaotic: a last-bit difference in one float3
 CPU, another BLAS, another order of the same additions) grows until the test accuracy moves in
 the third decimal or more. One run's accuracy there is one draw. :func:`accuracy_spreads` trains
 each setting again over several reshuffle seeds (the order of the batches after the first epoch)
-and both summation orders of :mod:`~course_utils.linear`, and reports the median and the range:
+and every summation order of :mod:`~course_utils.linear`, and reports the median and the range:
 what a lesson may conclude from such a figure is what holds across the whole range.
 
 Introduced in lesson 02.
@@ -79,7 +79,7 @@ def accuracy_spreads(
     >>> from course_utils import load_mnist
     >>> [spread] = accuracy_spreads(load_mnist(), [dict(batch_size=100, steps=30)], seeds=[0, 1])
     >>> spread.runs, bool(spread.nonfinite.any()), 0.8 < spread.low <= spread.high < 0.95
-    (4, False, True)
+    (6, False, True)
     """
     seeds, summations = tuple(seeds), tuple(summations)
     if not seeds or not summations:

@@ -107,7 +107,7 @@ class TrainConfig:
     # (course_utils.multirun._stack_key).
     dynamic_loss_scale: bool = field(default=False, metadata=PER_STACK)
     # The order in which the linear layer's float32 sums are added (course_utils.linear): the
-    # BLAS's own, or in halves, to see how far another CPU's last bits move a run. None (the
+    # BLAS's own, or another, to see how far another CPU's last bits move a run. None (the
     # default) becomes $BATCH205_SUMMATION or "blas" when the config is made.
     summation: str | None = field(default=None, metadata={"choices": SUMMATIONS})
 
@@ -485,7 +485,7 @@ def train(
         ``GROWTH_INTERVAL`` (2000) clean steps, as ``torch.amp.GradScaler``. The result counts
         the skipped steps (``skipped_steps``); a skipped step's gradients are not counted as a
         non-finite value.
-    summation : {"blas", "halves"} or None
+    summation : {"blas", "reversed", "float64"} or None
         The order in which the 784-term sums of the logits and the batch sums of the gradients
         are added (:mod:`course_utils.linear`); ``None``: ``$BATCH205_SUMMATION`` or ``"blas"``.
     observe : callable(StepRecord) or None

@@ -37,7 +37,7 @@ ALTERNATIVES = {
     "mixed_precision": True,
     "loss_scale": 1024.0,
     "dynamic_loss_scale": True,
-    "summation": "halves",
+    "summation": "reversed",
 }
 BASE = TrainConfig(batch_size=50, steps=6, summation="blas")
 # A setting whose alternative needs another setting: its base run has that one (and the defaults).

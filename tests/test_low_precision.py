@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import ml_dtypes
 import numpy as np
 import pytest
 
 from course_utils import TrainConfig, float_limits, load_mnist, train, training
-from course_utils.linear import batch_sum, matmul
+from course_utils.linear import ALTERNATIVE_SUMMATIONS, batch_sum, matmul
 from course_utils.model import dtype_sum, flush_subnormals, loss_and_gradient, softmax
 from course_utils.training import LossScaler
 
@@ -30,9 +31,12 @@ def test_products_accumulate_in_float32_and_round_once(dtype):
     got = matmul(a, b)
     assert got.dtype == np.dtype(dtype)
     assert got.tobytes() == expected.tobytes()
-    halves = matmul(a, b, "halves")  # the other summation order: also float32, also rounded once
-    assert halves.dtype == np.dtype(dtype)
-    assert np.abs(halves.astype(np.float32) - got.astype(np.float32)).max() <= 0.05
+    eps = float(ml_dtypes.finfo(dtype).eps)  # the step from 1 to the next number
+    for summation in ALTERNATIVE_SUMMATIONS:  # other orders: also float32 or wider, rounded once
+        other = matmul(a, b, summation)
+        assert other.dtype == np.dtype(dtype)
+        ours, blas = other.astype(np.float32), got.astype(np.float32)
+        assert np.all(np.abs(ours - blas) <= eps * np.maximum(np.abs(blas), 1))  # one step at most
     g = rng_arrays(dtype, (300, 10))[0]
     assert batch_sum(g).tobytes() == g.astype(np.float32).sum(0, keepdims=True).astype(dtype).tobytes()
 

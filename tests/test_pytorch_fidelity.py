@@ -22,7 +22,7 @@ were made, with the course's ``blas`` summation: against ``pure_tensorflow_log``
 of both dtypes (100 in float16, 251 in bfloat16) failed or survived as in PyTorch, at the same
 first non-finite step, and surviving runs' test accuracies differed by at most 0.003; the mixed
 and pure stable-mean runs all survived in both, accuracies within 0.002, no step skipped by
-either loss scaler. The tolerances leave room for another summation order (``halves``) and other
+either loss scaler. The tolerances leave room for another summation order (``reversed``, ``float64``) and other
 CPUs: a disagreement on fail/survive only within :data:`EDGE_DISTANCE` of an edge of PyTorch's
 ragged pattern and at most :data:`MAX_DISAGREEMENTS` per run, a first non-finite step within
 :data:`STEP_TOLERANCE`, accuracy within :data:`ACCURACY_TOLERANCE`, the first loss within

@@ -12,7 +12,7 @@ sums of the gradient in different orders, and Adagrad's ``rsqrt`` and ``1 / sqrt
 the last bit, so the weights are not bit-identical; a run that climbs slowly towards the float32
 limit (RMSProp: hundreds of steps) could cross it a step earlier or later. Measured when the record
 was made: the first non-finite step agreed exactly in all 21 runs and the test accuracy to the
-last of its 1000 images, with both of the course's summation orders (``blas`` and ``halves``). The
+last of its 1000 images, with the course's two summation orders of the time (``blas`` and a ``halves`` order since dropped). The
 tolerances leave a margin for other CPUs: :data:`STEP_TOLERANCE` steps and :data:`ACCURACY_TOLERANCE`
 (two test images), far below the differences between optimizers or batch sizes that the lesson
 draws conclusions from. Whether a run fails at all must agree exactly.
