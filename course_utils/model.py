@@ -150,7 +150,7 @@ def _normalised(exps: np.ndarray, sums: np.ndarray, flush: bool) -> np.ndarray:
 class LossAndGradient:
     """The loss of one batch, the gradient with respect to the logits, and the probabilities."""
 
-    loss: np.floating
+    loss: np.floating | np.ndarray  # one run's loss, or one per run for a stack
     grad_logits: np.ndarray
     probabilities: np.ndarray
 
@@ -242,7 +242,12 @@ def loss_and_gradient(
         else:
             total = per_example.sum(axis=-1, dtype=dtype)
             value = total if reduction == "sum" else total / dtype.type(batch)
-    return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
+        # Rounded to the input dtype with the shape kept: an array of one loss per run for a
+        # stack (even a stack of one run), a scalar for one run. Not ``dtype.type(value)``: under
+        # numpy 1.x, ``np.float64`` (a subclass of Python's float) turns an array of one element
+        # into a scalar, and a stack of one float64 run lost its run axis (issue 27).
+        value = np.asarray(value).astype(dtype, copy=False)[()]
+    return LossAndGradient(loss=value, grad_logits=grad_logits, probabilities=probabilities)
 
 
 def predict(
