@@ -117,8 +117,9 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
-    np.float32(0.1)
+    >>> p = softmax(np.zeros((1, 10), np.float32))
+    >>> print(p[0, 0], p.dtype)  # (print: numpy 1.x and 2.x write a scalar's repr differently)
+    0.1 float32
     """
     _, exps = _shifted_exp(logits, flush)
     if flush and exps.dtype == np.float32:
