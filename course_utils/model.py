@@ -117,8 +117,9 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> softmax(np.zeros((1, 10), np.float32))[0, 0]
-    np.float32(0.1)
+    >>> p = softmax(np.zeros((1, 10), np.float32))
+    >>> print(p[0, 0], p.dtype)  # (print: numpy 1.x and 2.x write a scalar's repr differently)
+    0.1 float32
     """
     _, exps = _shifted_exp(logits, flush)
     if flush and exps.dtype == np.float32:
@@ -150,7 +151,7 @@ def _normalised(exps: np.ndarray, sums: np.ndarray, flush: bool) -> np.ndarray:
 class LossAndGradient:
     """The loss of one batch, the gradient with respect to the logits, and the probabilities."""
 
-    loss: np.floating
+    loss: np.floating | np.ndarray  # one run's loss, or one per run for a stack
     grad_logits: np.ndarray
     probabilities: np.ndarray
 
@@ -242,7 +243,12 @@ def loss_and_gradient(
         else:
             total = per_example.sum(axis=-1, dtype=dtype)
             value = total if reduction == "sum" else total / dtype.type(batch)
-    return LossAndGradient(loss=dtype.type(value), grad_logits=grad_logits, probabilities=probabilities)
+        # Rounded to the input dtype with the shape kept: an array of one loss per run for a
+        # stack (even a stack of one run), a scalar for one run. Not ``dtype.type(value)``: under
+        # numpy 1.x, ``np.float64`` (a subclass of Python's float) turns an array of one element
+        # into a scalar, and a stack of one float64 run lost its run axis (issue 27).
+        value = np.asarray(value).astype(dtype, copy=False)[()]
+    return LossAndGradient(loss=value, grad_logits=grad_logits, probabilities=probabilities)
 
 
 def predict(

@@ -153,3 +153,27 @@ def test_the_stable_loss_has_no_onednn_exp_floor_and_the_floor_could_not_change_
     assert softmax(logits)[0, 1] == 0 < stable.probabilities[0, 1] < np.float32(2.0**-125)
     floored_sum = np.float32(1) + np.float32(0)  # the row sum with the floor's zero
     assert stable.loss == np.log(floored_sum) - logits[0, 0]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("runs", [None, 1, 3])
+def test_a_stacks_loss_is_an_array_with_one_value_per_run_even_for_one_run(dtype, runs):
+    """One run's loss is a scalar of its dtype; a stack's (logits of shape (runs, batch, classes))
+    is an array of that dtype with one loss per run, each the loss of that run alone. Issue 27:
+    numpy 1.x's ``np.float64(x)`` makes a scalar of an array of one element, so a stack of one
+    float64 run lost its run axis and multirun's record of a NaN raised IndexError."""
+    rng = np.random.default_rng(27)
+    shape = (5, 10) if runs is None else (runs, 5, 10)
+    logits = rng.normal(scale=3.0, size=shape).astype(dtype)
+    onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, shape[:-1])]
+    for loss, reduction in [("naive", "sum"), ("stable", "mean")]:
+        result = loss_and_gradient(logits, onehot, loss=loss, reduction=reduction)
+        if runs is None:
+            assert isinstance(result.loss, np.generic) and not isinstance(result.loss, np.ndarray)
+            assert result.loss.dtype == dtype
+            continue
+        assert isinstance(result.loss, np.ndarray), type(result.loss)
+        assert result.loss.shape == (runs,) and result.loss.dtype == dtype
+        for j in range(runs):  # each run's loss, bit for bit, is that of the run alone
+            alone = loss_and_gradient(logits[j], onehot[j], loss=loss, reduction=reduction).loss
+            assert result.loss[j].tobytes() == alone.tobytes()

@@ -291,3 +291,18 @@ def test_workers_exit_when_their_parent_is_killed():
     for pid in survivors:  # leave no stray processes behind, even when failing
         os.kill(pid, signal.SIGKILL)
     assert not survivors, "worker processes outlived their parent"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_stack_of_one_run_that_goes_nonfinite_records_it_as_a_single_run_does(data, dtype):
+    """Issue 27: lesson 03's sweep over dtype=["float32", "float64"] left each float64 run alone in
+    its stack, and under numpy 1.x recording where it went NaN raised IndexError."""
+    config = TrainConfig(batch_size=50, learning_rate=5.0, steps=20, dtype=dtype)
+    (many,) = train_many(data, [config], workers=1)
+    single = run(data, config)
+    assert many.went_nonfinite and single.went_nonfinite
+    assert (many.first_nonfinite_step, many.first_nonfinite) == (
+        single.first_nonfinite_step,
+        single.first_nonfinite,
+    )
+    assert many.losses.tobytes() == single.losses.tobytes()

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 try:
     import tomllib
@@ -65,6 +68,31 @@ def test_environment_yml_versions_match_pyproject_lower_bounds():
             assert f">={bounds[name]}" in entry.replace(" ", ""), (
                 f"{entry!r} vs pyproject >={bounds[name]}"
             )
+
+
+def test_oldest_constraints_pin_every_declared_package_at_its_lower_bound():
+    """constraints/oldest.txt, which `make test-oldest` installs, is pyproject.toml's minimums:
+    one `name==version` per declared package (dependencies and extras), at its `>=` bound, with
+    the same environment marker, and nothing else."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared += extra
+    minimums = {}
+    for requirement in map(Requirement, declared):
+        lower = [s.version for s in requirement.specifier if s.operator == ">="]
+        assert len(lower) == 1, f"{requirement}: one lower bound (>=) so that the oldest is tested"
+        minimums[canonicalize_name(requirement.name)] = (Version(lower[0]), requirement.marker)
+    pinned = {}
+    for line in (ROOT / "constraints" / "oldest.txt").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            requirement = Requirement(line)
+            (pin,) = requirement.specifier
+            assert pin.operator == "==", f"{line!r}: pin the minimum with =="
+            name = canonicalize_name(requirement.name)
+            assert name not in pinned, f"{name} is pinned twice"
+            pinned[name] = (Version(pin.version), requirement.marker)
+    assert pinned == minimums
 
 
 def lesson_imports():
