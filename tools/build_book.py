@@ -137,7 +137,8 @@ def is_explorer(output) -> bool:
 def lesson_row(lesson: str, notebook) -> str:
     """One row of the landing page's table: title, time and exercises, read from the lesson."""
     first = notebook.cells[0].source
-    title = re.search(r"^# (.+)$", first, re.MULTILINE).group(1).strip()
+    heading = re.search(r"^# (.+)$", first, re.MULTILINE)
+    title = heading.group(1).strip() if heading else lesson
     stated = [
         DURATION.search(line)
         for line in first.splitlines()
@@ -210,7 +211,6 @@ def config(table: str) -> dict:
         "copyright": "",
         "only_build_toc_files": True,  # downloads/ holds notebooks that are files, not pages
         "execute": {"execute_notebooks": "off"},  # the stored outputs, as nbval checks them
-        "launch_buttons": {"thebe": False},
         "html": {"announcement": built_from()},  # a banner at the top of every page
         "parse": {
             "myst_enable_extensions": ["colon_fence", "dollarmath", "substitution"],
@@ -219,6 +219,19 @@ def config(table: str) -> dict:
         "sphinx": {
             "recursive_update": True,  # add to Jupyter Book's html_theme_options, not replace them
             "config": {
+                # Jupyter Book's extensions less sphinx_thebe (code run on a remote kernel: not
+                # used here; its inline script, added twice to every page, is a JavaScript error).
+                "extensions": [
+                    "sphinx_togglebutton",
+                    "sphinx_copybutton",
+                    "myst_nb",
+                    "jupyter_book",
+                    "sphinx_comments",
+                    "sphinx_external_toc",
+                    "sphinx.ext.intersphinx",
+                    "sphinx_design",
+                    "sphinx_book_theme",
+                ],
                 # Relative to the _static folder, which is beside vendor/ at the top of the site.
                 "mathjax_path": f"../{MATHJAX}",
                 "nb_ipywidgets_js": {f"../{REQUIREJS}": {}, f"../{WIDGETS_EMBED}": {}},
