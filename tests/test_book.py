@@ -13,6 +13,7 @@ closed toggle, nothing is loaded from another host. The browser test serves the 
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import hashlib
 import html
@@ -303,6 +304,38 @@ def test_every_page_says_which_commit_it_was_built_from(site):
         text = path.read_text(encoding="utf-8")
         banner = re.search(r'<div class="bd-header-announcement.*?</div>', text, re.DOTALL)
         assert banner and f"Built from commit {commit}" in banner.group(0), path.name
+
+
+def test_a_page_never_has_live_widgets_only_their_pictures():
+    # No lesson stores widget state today (tools/execute_lessons.py drops it); one that did
+    # must still show its explorer's picture, and load no widget script.
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_book
+
+    png = base64.b64encode(b"a stored picture").decode()
+    explorer = nbformat.v4.new_output(
+        "display_data",
+        data={
+            build_book.WIDGET_VIEW: {"model_id": "0" * 32, "version_major": 2},
+            "image/png": png,
+            "text/plain": f"Explorer: x {STORED_VIEW_NOTE}",
+        },
+    )
+    progress = nbformat.v4.new_output(
+        "display_data", data={build_book.WIDGET_VIEW: {}, "text/plain": "runs: 0%|"}
+    )
+    cell = nbformat.v4.new_code_cell("explorer", outputs=[explorer, progress])
+    lesson = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# A lesson"), cell],
+        metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {"0": {}}}}},
+    )
+    page = build_book.prepare_lesson(lesson, copy.deepcopy(lesson), "x.ipynb")
+    assert "widgets" not in page.metadata
+    shown = page.cells[2]  # after the title and the download link
+    assert [output.data for output in shown.outputs] == [
+        {"image/png": png, "text/plain": f"Explorer: x {STORED_VIEW_NOTE}"}
+    ]
+    assert "live in JupyterLab" in page.cells[3].source
 
 
 # --- in a browser, with every other host blocked ---

@@ -12,11 +12,14 @@ outputs of the lesson as stored; each exercise's stub is followed by the course'
 cell that myst-nb shows behind a closed "Show solution" toggle. Every lesson folder
 ``lessons/NN-name/`` is a page, in order; the learner edition of each is offered for download.
 
-MathJax, RequireJS and the ipywidgets embedder come from the npm packages pinned in
-``book/package-lock.json`` (``npm ci`` in ``book/``, which ``make book`` runs), so no page loads
-anything from another host. They go into ``vendor/`` at the top of the site through
-``html_extra_path``: every script in ``html_static_path`` would be added to every page
-(TOOLCHAIN_NOTES §6).
+MathJax comes from the npm package pinned in ``book/package-lock.json`` (``npm ci`` in ``book/``,
+which ``make book`` runs), so no page loads anything from another host. It goes into ``vendor/``
+at the top of the site through ``html_extra_path``: every script in ``html_static_path`` would be
+added to every page (TOOLCHAIN_NOTES §6). Widgets are never live on the site, so it needs no
+widget scripts: an explorer is the picture stored with it. (Tried: ipywidgets' embedder,
+``@jupyter-widgets/html-manager`` 1.0.15 with RequireJS 2.3.7, drew a stored slider, but it calls
+MathJax 2's ``MathJax.Hub.Queue``, a page error beside MathJax 3, and looked for its icon fonts
+at the top of the site.)
 """
 
 from __future__ import annotations
@@ -52,12 +55,9 @@ VENDORED = {
         "es5/a11y",
         "es5/sre",
     ],
-    "requirejs": ["require.js"],  # its licence is in its header
-    "@jupyter-widgets/html-manager": ["dist/embed-amd.js", "dist/*.woff2", "dist/*.woff"],
 }
 MATHJAX = f"{VENDOR}/mathjax/es5/tex-mml-chtml.js"
-REQUIREJS = f"{VENDOR}/requirejs/require.js"
-WIDGETS_EMBED = f"{VENDOR}/@jupyter-widgets/html-manager/dist/embed-amd.js"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 SOLUTION_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 NBVAL_LINE = re.compile(r"^[ \t]*# NBVAL_\w+[ \t]*\n?", re.MULTILINE)
@@ -79,6 +79,7 @@ def prepare_lesson(source, learner, download: str):
     edition (nbgrader's release of the same cells), ``download`` the path of that edition.
     """
     page = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
+    page.metadata.pop("widgets", None)  # widget state: no kernel, no live widgets on the site
     for cell, released in zip(source.cells, learner.cells, strict=True):
         assert cell.id == released.id, f"{cell.id} != {released.id}: not the same lesson"
         # Only the cell tags matter to the page (myst-nb reads them); nbgrader's metadata is noise.
@@ -114,14 +115,16 @@ def prepare_lesson(source, learner, download: str):
 
 
 def clean(cell, *, source: str, metadata: dict):
-    """A copy of ``cell`` with ``source`` and ``metadata``, without nbval's marker lines and
-    without what is left of progress bars."""
+    """A copy of ``cell`` with ``source`` and ``metadata``, without nbval's marker lines, widget
+    views (their other formats stay: an explorer's PNG) and what is left of progress bars."""
     cell = copy.deepcopy(cell)
     cell.source, cell.metadata = source, metadata
     if cell.cell_type == "code":
         cell.source = NBVAL_LINE.sub("", cell.source)
-        # tools/execute_lessons.py drops widget views and keeps their text: a progress bar is
-        # left as a display of text alone, frozen at "0%".
+        for output in cell.outputs:
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+        # Without its view a widget is a display of text alone: a progress bar frozen at "0%"
+        # (tools/execute_lessons.py drops the views too) or a control's repr.
         cell.outputs = [
             output
             for output in cell.outputs
@@ -234,7 +237,8 @@ def config(table: str) -> dict:
                 ],
                 # Relative to the _static folder, which is beside vendor/ at the top of the site.
                 "mathjax_path": f"../{MATHJAX}",
-                "nb_ipywidgets_js": {f"../{REQUIREJS}": {}, f"../{WIDGETS_EMBED}": {}},
+                # No widget scripts, from a CDN or not: pages store no widget state.
+                "nb_ipywidgets_js": {},
                 "html_extra_path": ["../vendor"],
                 "myst_heading_anchors": 3,  # for links such as README.md#for-instructors
                 "html_copy_source": False,  # a lesson's download is its learner edition
