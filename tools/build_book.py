@@ -273,7 +273,9 @@ def build(build_dir: Path) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
     vendor(work / "vendor")
     write_sources(work / "src")
-    subprocess.run(
+    # Sphinx's warnings go to stderr; Jupyter Book's own messages (stdout) name the folder the
+    # site is then moved from, so they are shown only when the build fails.
+    jupyter_book = subprocess.run(
         [
             Path(sys.executable).parent / "jupyter-book",
             "build",
@@ -284,8 +286,11 @@ def build(build_dir: Path) -> Path:
             "--keep-going",  # ... after reporting all of them
             "--quiet",
         ],
-        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    if jupyter_book.returncode:
+        raise SystemExit(f"{jupyter_book.stdout}\njupyter-book build failed: no site")
     (work / "_build" / "html").rename(site)
     return site
 
