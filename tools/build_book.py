@@ -63,8 +63,8 @@ SOLUTION_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTI
 NBVAL_LINE = re.compile(r"^[ \t]*# NBVAL_\w+[ \t]*\n?", re.MULTILINE)
 SHOW_SOLUTION = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hide solution"}
 EXPLORER_LINE = (
-    "*This explorer is live in JupyterLab (`make lab`): there its controls re-run training and "
-    "redraw the picture. Here you see the picture stored with the lesson.*"
+    "*This explorer is live in JupyterLab (`make lab`): there its controls redraw the picture. "
+    "Here you see the picture stored with the lesson.*"
 )
 # A lesson says how long it takes in its first cell, e.g. "Time: about 45 minutes".
 DURATION = re.compile(
