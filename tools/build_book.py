@@ -169,7 +169,7 @@ def built_from() -> str:
     return f"Built from commit {commit}{changed} of the batch205 course."
 
 
-def write_sources(src: Path) -> list[str]:
+def write_sources(src: Path) -> None:
     """The prepared lessons, the landing page, the READMEs and the Jupyter Book config."""
     lessons = grading.lesson_names(ROOT)
     downloads = src / "downloads"
@@ -204,7 +204,6 @@ def write_sources(src: Path) -> list[str]:
     }
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     (src / "_config.yml").write_text(yaml.safe_dump(config(table), sort_keys=False))
-    return lessons
 
 
 def config(table: str) -> dict:
