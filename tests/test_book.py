@@ -195,6 +195,8 @@ def test_landing_page_says_what_the_course_is_and_lists_every_lesson(site):
             title.replace("`", "")
         )
         assert row.group(3) == (f"{answers} ({points} points)" if answers else "none")
+        # the time the lesson states, or until it does, the reading time of its prose
+        assert re.search(r"\d+\s*(?:minutes?|min|hours?|h)\b", row.group(2)), row.group(2)
 
 
 def test_every_stored_figure_is_an_image_on_its_page(site):
