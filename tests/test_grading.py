@@ -489,7 +489,7 @@ def test_run_all_goes_through_the_learner_edition_on_the_courses_answers(student
     # The cells after the exercises ran on the course's answers: every output-checked figure is
     # the one stored in the instructor's notebook, which ran on the solutions.
     stored = {c.id: c for c in sources(course, LESSON_01).cells}
-    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    checked = [c for c in code if "nbval-check-output" in c.metadata.get("tags", [])]
     assert checked
     for cell in checked:
 

@@ -56,9 +56,11 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     code = [c for c in notebook if c["cell_type"] == "code"]
     assert all(c.get("outputs") is not None for c in code)
     assert any(c.get("outputs") for c in code), "stored with outputs"
-    assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in code), (
+    assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in code), (
         "key figures are output-checked"
     )
+    # nbval's markers are cell tags: a student reads no "# NBVAL_..." line
+    assert not [c for c in notebook if re.search(r"^\s*# NBVAL_", "".join(c["source"]), re.M)]
     assert any("Explorer" in "".join(c["source"]) or "explorer" in "".join(c["source"]) for c in code)
     assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
 

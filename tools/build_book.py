@@ -60,7 +60,6 @@ MATHJAX = f"{VENDOR}/mathjax/es5/tex-mml-chtml.js"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 SOLUTION_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-NBVAL_LINE = re.compile(r"^[ \t]*# NBVAL_\w+[ \t]*\n?", re.MULTILINE)
 SHOW_SOLUTION = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hide solution"}
 EXPLORER_LINE = (
     "*This explorer is live in JupyterLab (`make lab`): there its controls redraw the picture. "
@@ -120,7 +119,6 @@ def clean(cell, *, source: str, metadata: dict):
     cell = copy.deepcopy(cell)
     cell.source, cell.metadata = source, metadata
     if cell.cell_type == "code":
-        cell.source = NBVAL_LINE.sub("", cell.source)
         for output in cell.outputs:
             output.get("data", {}).pop(WIDGET_VIEW, None)
         # Without its view a widget is a display of text alone: a progress bar frozen at "0%"
