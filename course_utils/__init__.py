@@ -87,6 +87,7 @@ from .plots import (
     plot_accuracy_by_variant,
     plot_accuracy_vs_batch_size,
     plot_batch_size_learning_rate,
+    plot_causal_chain,
     plot_digits,
     plot_failing_pattern,
     plot_gradient_norms,
@@ -234,6 +235,8 @@ __all__ = [
     "trace_precision",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
     "bisection_ends",
+    #   the failure's causal chain as a figure (for the lessons' second edition, issue 22)
+    "plot_causal_chain",
     #   loss scaling as the training core does it, and what trace_precision returns
     "GROWTH_INTERVAL",
     "LossScaler",

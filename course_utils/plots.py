@@ -11,10 +11,12 @@ Introduced in lesson 01.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import NullLocator
 
 # --- shared: palette, legends, figures, outcome cells ---
@@ -898,4 +900,83 @@ def plot_phase_diagrams(
     axes[0].set_ylabel("batch size B")
     figure.colorbar(image, ax=list(axes), label="test accuracy (grey: went NaN)", shrink=0.9)
     figure.suptitle(title or "Where each variant trains: batch size × learning rate", fontsize=10)
+    return figure
+
+
+# --- the causal chain (lessons 02-09) ---
+
+# The failure of the 2015 tutorial, cause by cause. Link k is the arrow from stage k to stage k + 1.
+CAUSAL_CHAIN = (
+    "summed loss",
+    "gradient and step grow with lr·B",
+    "steps overshoot",
+    "the largest logit gap grows",
+    "{dtype} exp underflows to 0 past a gap of {gap:.2f}",
+    "log(0) = −inf",
+    "0 · inf = NaN",
+)
+
+
+def plot_causal_chain(
+    *, cut: dict | None = None, hidden: dict | None = None, dtype: str = "float32", title=None
+) -> Figure:
+    """The failure as a chain of causes, boxes and arrows, with the links a fix cuts or only hides.
+
+    Parameters
+    ----------
+    cut, hidden : dict of {link: fix name}
+        Link ``k`` is the arrow from stage ``k`` to stage ``k + 1`` of :data:`CAUSAL_CHAIN`
+        (0 to 5). A cut link is drawn broken with a cross, a hidden one dashed: the cause is
+        still there, the fix only keeps it from showing.
+    dtype : {"float32", "float64", "float16", "bfloat16"}
+        The float format whose limit the underflow stage shows (``float_limits(dtype)``).
+
+    Examples
+    --------
+    >>> figure = plot_causal_chain(cut={0: "reduce_mean"})
+    >>> "cut by reduce_mean" in [t.get_text() for t in figure.axes[0].texts]
+    True
+
+    Introduced in lesson 02.
+    """
+    from .model import float_limits  # (measured, not typed: the limit of this dtype)
+
+    links = range(len(CAUSAL_CHAIN) - 1)
+    marked = {}
+    for name, given in (("cut", cut), ("hidden", hidden)):
+        for link, fix in (given or {}).items():
+            if link not in links or isinstance(link, bool):
+                raise ValueError(f"{name}: link {link!r} is not one of 0 to {len(links) - 1}")
+            if link in marked:
+                raise ValueError(f"link {link} is both cut and hidden")
+            marked[link] = (name, str(fix))
+    gap = float_limits(dtype).softmax_zero_gap
+    stages = [s.format(dtype=dtype, gap=gap) for s in CAUSAL_CHAIN]
+    figure, ax = new_figure(12.0, 2.2)
+    ax.set(xlim=(0, len(stages)), ylim=(0, 1))
+    ax.set_axis_off()
+    width, height, middle = 0.74, 0.5, 0.6  # in stages; every box the same size
+    for k, stage in enumerate(stages):
+        ax.add_patch(
+            FancyBboxPatch(
+                (k + 0.5 - width / 2, middle - height / 2), width, height,
+                boxstyle="round,pad=0.02", facecolor="#F2F2F2", edgecolor=COLORS[0],
+            )
+        )  # fmt: skip
+        ax.text(k + 0.5, middle, textwrap.fill(stage, 14), ha="center", va="center", fontsize=9)
+    for link in links:
+        kind, fix = marked.get(link, ("", ""))
+        color = {"cut": "#D55E00", "hidden": "#777777"}.get(kind, "#000000")
+        start, end = link + 0.5 + width / 2 + 0.02, link + 1.5 - width / 2 - 0.02
+        ax.annotate(
+            "", xy=(end, middle), xytext=(start, middle),
+            arrowprops={"arrowstyle": "-|>", "color": color, "linewidth": 1.5,
+                        "linestyle": "--" if kind == "hidden" else "-"},
+        )  # fmt: skip
+        if kind == "cut":
+            ax.plot(link + 1, middle, marker="x", color=color, markersize=13, markeredgewidth=3)
+        if kind:
+            label = textwrap.fill(f"{kind} by {fix}", 24, break_long_words=False)
+            ax.text(link + 1, 0.16, label, ha="center", va="center", fontsize=9, color=color)
+    ax.set_title(title or "Why the tutorial fails: one cause leads to the next", fontsize=10)
     return figure
