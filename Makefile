@@ -9,8 +9,18 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # The scripts the website serves itself (MathJax, ...), from the npm registry as locked.
 NODE_STAMP := book/node_modules/.package-lock.json
+# The class on a JupyterHub (deploy/, tests/test_hub.py): the environment every user's server
+# runs in, outside any home (the users cannot run .venv's Python when it is under /root), built
+# with a Python every user can run; and the hub's proxy from npm, as locked.
+export BATCH205_ENV ?= /opt/batch205/env
+export BATCH205_PYTHON ?= /usr/bin/python3
+HUB_STAMP    := $(BATCH205_ENV)/.batch205-env
+COURSE_STAMP := $(BATCH205_ENV)/.batch205-course
+PROXY_STAMP  := deploy/node_modules/.package-lock.json
+# Only root can make Unix users, run the hub and write there: elsewhere the hub test is skipped.
+HUB_IF_ROOT  := $(if $(filter 0,$(shell id -u)),hub-env,)
 
-.PHONY: lab test test-oldest install book release benchmarks clean
+.PHONY: lab test test-oldest install book release benchmarks clean hub-env
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +38,27 @@ $(NODE_STAMP): book/package.json book/package-lock.json
 
 install: $(STAMP)
 
+$(HUB_STAMP): pyproject.toml
+	deploy/setup.sh env
+	touch $(HUB_STAMP)
+
+$(COURSE_STAMP): $(HUB_STAMP) $(shell find course_utils -name '*.py') \
+		deploy/nbgrader_config.py deploy/batch205_exchange.py
+	deploy/setup.sh course
+	touch $(COURSE_STAMP)
+
+$(PROXY_STAMP): deploy/package.json deploy/package-lock.json
+	deploy/setup.sh proxy
+
+hub-env: $(COURSE_STAMP) $(PROXY_STAMP)
+
 lab: $(STAMP)
 	$(PY) -m course_utils lab
 
 book: $(STAMP) $(NODE_STAMP)
 	$(PY) tools/build_book.py
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(HUB_IF_ROOT)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -70,9 +94,10 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_PY) -c "import sys, numpy, matplotlib; print('oldest environment: Python', sys.version.split()[0], '- numpy', numpy.__version__, '- matplotlib', matplotlib.__version__)"
 	$(OLDEST_PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile $(OLDEST_TESTS)
 
-benchmarks: $(STAMP)
+benchmarks: $(STAMP) $(HUB_IF_ROOT)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/grading.py
+	$(PY) benchmarks/hub.py
 
 clean:
-	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache artifacts _build book/node_modules
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache artifacts _build book/node_modules deploy/node_modules
