@@ -6,14 +6,14 @@ name ending in 12 random characters, and the feedback world-readable into ``feed
 keyed hash. Anyone who learns such a path reads the file. This deployment closes that with plain
 Unix permissions, configured in ``deploy/nbgrader_config.py``:
 
-* :class:`PrivateSubmit`: a submission's folder gets mode ``2770`` and its files ``0640``. The
-  folder's group is that of ``inbound/`` (``inbound/`` is set-group-id, as nbgrader makes it),
-  which ``deploy/setup.sh`` makes the course's instructors group, so the instructors collect it
-  and nobody else can open it.
+* :class:`PrivateSubmit`: a submission's folder gets mode ``0770`` and its files ``0640``, each
+  with a POSIX ACL entry for the group of ``inbound/``, which ``deploy/setup.sh`` makes the
+  course's instructors group: the instructors collect it, nobody else can open it.
 * :class:`PrivateReleaseFeedback`: each released feedback file gets mode ``0640`` plus a POSIX ACL
-  entry that lets its student, the Unix user of the same name, read it (the file system must
-  support ACLs, as ext4, xfs and btrfs do by default). A student id that is not a Unix user gets
+  entry that lets its student, the Unix user of the same name, read it. A student id that is not a Unix user gets
   no entry: nobody but the instructors can read that feedback (logged as a warning).
+
+The file system of the exchange must support POSIX ACLs (ext4, xfs and btrfs do by default).
 
 Install: copied into the course environment's ``site-packages`` by ``deploy/setup.sh env``.
 """
@@ -32,20 +32,22 @@ from nbgrader.utils import notebook_hash
 
 # Linux's "system.posix_acl_access" extended attribute: a version, then (tag, permissions, id)
 _ACL_VERSION = 2
-_USER_OBJ, _USER, _GROUP_OBJ, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x10, 0x20
+_USER_OBJ, _USER, _GROUP_OBJ, _GROUP, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 _NO_ID = 0xFFFFFFFF
-_READ, _WRITE = 4, 2
+READ, WRITE, EXECUTE = 4, 2, 1
 
 
-def allow_user_to_read(path: str, uid: int) -> None:
-    """``chmod 640 path`` and ``setfacl -m u:UID:r path``, in one write of the ACL."""
-    entries = [
-        (_USER_OBJ, _READ | _WRITE, _NO_ID),
-        (_USER, _READ, uid),
-        (_GROUP_OBJ, _READ, _NO_ID),
-        (_MASK, _READ, _NO_ID),
-        (_OTHER, 0, _NO_ID),
-    ]
+def set_acl(path: str, owner: int, group: int, *, user: int = -1, named_group: int = -1, to=0):
+    """Set ``path``'s mode to owner/group permissions, nothing for others, and let one more
+    user or group (uid ``user`` or gid ``named_group``) have permissions ``to``: as
+    ``chmod`` and ``setfacl -m u:USER:r`` in one write. Only the owner (or root) may."""
+    entries = [(_USER_OBJ, owner, _NO_ID)]
+    if user >= 0:
+        entries.append((_USER, to, user))
+    entries.append((_GROUP_OBJ, group, _NO_ID))
+    if named_group >= 0:
+        entries.append((_GROUP, to, named_group))
+    entries += [(_MASK, group | to, _NO_ID), (_OTHER, 0, _NO_ID)]
     data = struct.pack("<I", _ACL_VERSION) + b"".join(struct.pack("<HHI", *e) for e in entries)
     os.setxattr(path, "system.posix_acl_access", data)
 
@@ -59,8 +61,18 @@ class PrivateSubmit(ExchangeSubmit):
 
     def copy_files(self):
         super().copy_files()
-        # nbgrader finally makes the submission's folder 0777 "so the instructor can delete later"
-        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), 0o2770)
+        # The instructors' group: that of inbound/. The submission's folder was made in
+        # inbound/ (set-group-id) and has that group, but copying cleared its set-group-id bit,
+        # so nbgrader's timestamp.txt and submission_secret.txt have the student's group; the
+        # student, not a member, cannot give them that group, but can name it in an ACL.
+        instructors = os.stat(self.inbound_path).st_gid
+        dest = os.path.join(self.inbound_path, self.assignment_filename)
+        for folder, _, files in os.walk(dest):
+            for name in files:
+                path = os.path.join(folder, name)
+                set_acl(path, READ | WRITE, READ, named_group=instructors, to=READ)
+            # nbgrader finally makes the folder 0777 "so the instructor can delete later"
+            set_acl(folder, 7, 7, named_group=instructors, to=7)
 
 
 class PrivateReleaseFeedback(ExchangeReleaseFeedback):
@@ -104,4 +116,4 @@ class PrivateReleaseFeedback(ExchangeReleaseFeedback):
                     released,
                 )
                 continue
-            allow_user_to_read(released, uid)
+            set_acl(released, READ | WRITE, READ, user=uid, to=READ)

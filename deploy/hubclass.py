@@ -368,40 +368,40 @@ class Server:
 
     def run(self, code: str, timeout: float = 600) -> str:
         """Execute ``code`` in the user's kernel; its printed output (raises on an error)."""
-        if self.connection is None:
+        if self.kernel_id is None:
             reply = self.api("POST", "/api/kernels", json={"name": "python3"})
             if reply.status_code != 201:
                 raise HubError(f"kernel of {self.user}: {reply.status_code} {reply.text[:300]}")
             self.kernel_id = reply.json()["id"]
-            url = self.base.replace("http://", "ws://") + f"/api/kernels/{self.kernel_id}/channels"
-            self.connection = websocket.create_connection(
-                url, header=[f"Authorization: token {self.token}"], timeout=timeout
-            )
         msg_id = uuid.uuid4().hex
-        self.connection.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "msg_type": "execute_request",
-                        "username": self.user,
-                        "session": uuid.uuid4().hex,
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                }
-            )
+        request = json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": self.user,
+                    "session": uuid.uuid4().hex,
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
         )
+        try:
+            self._connect(timeout).send(request)
+        except (websocket.WebSocketException, OSError):
+            # the proxy was restarted with the hub: the kernel runs on, connect again
+            self.connection = None
+            self._connect(timeout).send(request)
         output, error = [], None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -421,6 +421,14 @@ class Server:
             raise HubError(f"in {self.user}'s kernel: {error}\n{''.join(output)}")
         return "".join(output)
 
+    def _connect(self, timeout: float):
+        if self.connection is None:
+            url = self.base.replace("http://", "ws://") + f"/api/kernels/{self.kernel_id}/channels"
+            self.connection = websocket.create_connection(
+                url, header=[f"Authorization: token {self.token}"], timeout=timeout
+            )
+        return self.connection
+
     def shell(self, command: str, cwd: str = "", timeout: float = 600) -> str:
         """A shell command run by the user's kernel; its output (raises when it fails)."""
         code = (
@@ -435,11 +443,15 @@ class Server:
             raise HubError(f"{command!r} as {self.user}: {code_line}\n{body[-4000:]}")
         return body
 
-    def close_kernel(self) -> None:
+    def disconnect(self) -> None:
+        """Drop the kernel's websocket (the kernel runs on): after the proxy restarted."""
         if self.connection is not None:
             with contextlib.suppress(Exception):
                 self.connection.close()
             self.connection = None
+
+    def close_kernel(self) -> None:
+        self.disconnect()
         if self.kernel_id is not None:
             with contextlib.suppress(requests.RequestException):
                 self.api("DELETE", f"/api/kernels/{self.kernel_id}", timeout=30)
@@ -449,11 +461,16 @@ class Server:
 # --- the notebooks students hand in ---
 
 
-def solution_code(source: str) -> str:
+def text(source) -> str:
+    """A cell's source: a string, or the list of lines a notebook file may store."""
+    return source if isinstance(source, str) else "".join(source)
+
+
+def solution_code(source) -> str:
     """A solution cell's code as the instructor wrote it, without nbgrader's markers."""
     return "\n".join(
         line
-        for line in source.splitlines()
+        for line in text(source).splitlines()
         if line.strip() not in {"### BEGIN SOLUTION", "### END SOLUTION"}
     )
 
@@ -484,7 +501,7 @@ def with_answers(released: dict, make_answer) -> dict:
 
 def answer_function_name(cell: dict) -> str:
     """``my_softmax`` from ``def my_softmax(logits):``, the answer cell's first definition."""
-    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    source = text(cell["source"])
     for line in source.splitlines():
         if line.startswith("def "):
             return line[4:].split("(")[0]

@@ -80,8 +80,8 @@ instructor)
     >"$home/.jupyter/nbgrader_config.py"
   chown "$name:$name" "$home/.jupyter/nbgrader_config.py"
   # The course's folder in the exchange, owned by the instructor, in the instructors' group,
-  # set-group-id: nbgrader makes inbound/ in it, and the students' submissions made there
-  # belong to that group, which alone may read them (deploy/batch205_exchange.py).
+  # set-group-id: nbgrader makes inbound/ in it with that group, and each submission made there
+  # is readable by that group and its student only (deploy/batch205_exchange.py).
   install -d -o "$name" -g "$INSTRUCTORS" -m 2755 "$ROOT/exchange/$COURSE_ID"
   ;;
 student)
