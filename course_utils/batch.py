@@ -39,7 +39,7 @@ from traitlets.config import Configurable
 from . import containment
 from .containment import Limits
 from .grading import StudentResult, _read_result, ensure_assignment
-from .training import require_positive_int
+from .validate import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
 TOOL_FILES_IN_HOME = {".ipython", ".cache", ".config", ".local", ".jupyter-runtime", ".matplotlib"}

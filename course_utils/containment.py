@@ -47,7 +47,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 
-from .training import require_positive_int
+from .validate import require_positive_int
 
 MiB = 2**20
 SANDBOXES = ("auto", "bwrap", "none")

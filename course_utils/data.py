@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from .model import require_choice
+from .validate import require_choice
 
 SAMPLE_PATH = Path(__file__).with_name("bundled") / "mnist_sample.npz"
 SAMPLE_SHA256 = "2615774a707788b3fde64e773aa79acd1d5d138db1fbb7625e7d080c95f116bc"

@@ -27,6 +27,7 @@ import ml_dtypes  # registers bfloat16 with numpy: np.dtype("bfloat16") works fr
 import numpy as np
 
 from .linear import is_low_precision, logits_of
+from .validate import require_choice
 
 LOSSES = ("naive", "epsilon", "clipped", "stable")
 REDUCTIONS = ("sum", "mean")
@@ -351,13 +352,3 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
             largest_finite=float(info.max),
             epsilon=float(info.eps),
         )
-
-
-def require_choice(name: str, value, allowed: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``allowed``; otherwise a ValueError naming all of them."""
-    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        value = np.dtype(value).name
-    if not isinstance(value, str) or value not in allowed:
-        choices = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name}={value!r} is not valid; choose one of {choices}")
-    return value

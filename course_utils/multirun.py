@@ -84,9 +84,9 @@ from .training import (
     inputs,
     predictions_of,
     require_batch_fits,
-    require_positive_int,
     train_step,
 )
+from .validate import require_positive_int
 
 PIXELS, CLASSES = 784, 10
 

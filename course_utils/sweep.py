@@ -37,8 +37,8 @@ from .training import (
     TrainConfig,
     TrainResult,
     require_batch_fits,
-    require_positive_int,
 )
+from .validate import require_positive_int
 
 # The type of a sweep column for each type of setting (strings: sized by their choices).
 _COLUMN_TYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_}

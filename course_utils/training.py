@@ -43,7 +43,6 @@ Introduced in lesson 01; the failure it records is the subject of lesson 02; pre
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -61,9 +60,9 @@ from .model import (
     LossAndGradient,
     loss_and_gradient,
     predict,
-    require_choice,
 )
 from .optimizers import OPTIMIZERS
+from .validate import require_bool, require_choice, require_positive_int, require_positive_real
 
 # Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
 STAGES = ("logits", "loss", "gradient", "weights")
@@ -226,28 +225,6 @@ class TrainResult:
             f"loss={c.loss!r}, reduction={c.reduction!r}, dtype={c.dtype!r}{precision}, "
             f"steps={c.steps}: test_accuracy={self.test_accuracy:.4f}, {outcome}{skipped})"
         )
-
-
-def require_positive_int(name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
-    if value < 1:
-        raise ValueError(f"{name}={value!r} is not valid; it must be >= 1")
-    return int(value)
-
-
-def require_positive_real(name: str, value) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} is not valid; it must be a positive finite number")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}={value!r} is not valid; it must be a positive finite number")
-    return float(value)
-
-
-def require_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}={value!r} is not valid; it must be True or False")
-    return bool(value)
 
 
 def require_batch_fits(batch_size: int, num_examples: int) -> None:
