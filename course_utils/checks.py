@@ -32,6 +32,16 @@ import warnings
 
 import numpy as np
 
+from .validate import (
+    require_array,
+    require_bool,
+    require_callable,
+    require_int,
+    require_kind,
+    require_positive_int,
+    require_positive_real,
+)
+
 _INF = float("inf")
 
 
@@ -79,6 +89,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
     def decorate(check):
         @functools.wraps(check)
         def run(*given, hidden: bool = False):
+            require_bool("hidden", hidden)
             try:
                 for name, answer in zip(answers, given, strict=True):
                     _require_attempt(name, answer)
@@ -350,7 +361,9 @@ def central_differences(loss, logits: np.ndarray, h: float = 1e-5) -> np.ndarray
 
     Introduced in lesson 01.
     """
-    logits = logits.astype(np.float64)
+    require_callable("loss", loss)
+    logits = require_array("logits", logits).astype(np.float64)
+    require_positive_real("h", h)
     grad = np.zeros_like(logits)
     for index in np.ndindex(logits.shape):
         up, down = logits.copy(), logits.copy()
@@ -438,6 +451,8 @@ def bisection_ends(works: int, fails: int, fails_at) -> set[int]:
     measures a sorted list of settings and returns, in that order, whether each run went
     non-finite; each setting is measured once. Introduced in lesson 02.
     """
+    _require_bracket(works, fails)
+    require_callable("fails_at", fails_at)
     failed: dict[int, bool] = {}
     brackets, answers = {(int(works), int(fails))}, set()
     while brackets:
@@ -452,6 +467,20 @@ def bisection_ends(works: int, fails: int, fails_at) -> set[int]:
         answers |= {f for w, f in narrower if f - w <= 1}
         brackets = {(w, f) for w, f in narrower if f - w > 1}
     return answers
+
+
+def _require_bracket(works, fails) -> None:
+    require_int("works", works)
+    require_int("fails", fails)
+    if not works < fails:
+        raise ValueError(f"works={works} and fails={fails} are not valid; works must be below fails")
+
+
+def _require_search(data, works, fails, cached) -> None:
+    """The arguments that the answers of a bisection over ``data`` need."""
+    require_kind("data", data, "MnistData", source=" (from load_mnist)")
+    _require_bracket(works, fails)
+    require_bool("cached", cached)
 
 
 def _went_nonfinite(data, *, cached: bool, **grid) -> list[bool]:
@@ -469,6 +498,7 @@ def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> s
     (:func:`bisection_ends` follows both roundings of the midpoint); ``cached`` lets it reuse runs
     cached on disk. Introduced in lesson 02.
     """
+    _require_search(data, works, fails, cached)
     return bisection_ends(
         works, fails, lambda sizes: _went_nonfinite(data, batch_size=sizes, cached=cached)
     )
@@ -795,6 +825,8 @@ def failing_learning_rate_answers(data, batch_size: int, works: int, fails: int,
 
     Introduced in lesson 04.
     """
+    _require_search(data, works, fails, cached)
+    require_positive_int("batch_size", batch_size)
     return bisection_ends(works, fails, _fails_at_learning_rates(data, batch_size, cached))
 
 

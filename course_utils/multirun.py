@@ -72,7 +72,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import _fast
-from .data import MnistData
+from .data import MnistData, require_data
 from .optimizers import OPTIMIZERS
 from .training import (
     LossScaler,
@@ -86,7 +86,7 @@ from .training import (
     require_batch_fits,
     train_step,
 )
-from .validate import require_positive_int
+from .validate import require_bool, require_items, require_kind, require_positive_int
 
 PIXELS, CLASSES = 784, 10
 
@@ -141,11 +141,12 @@ def iter_train_many(
     workers: int | None = None,
 ) -> Iterator[tuple[int, TrainResult]]:
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
-    configs = list(configs)
+    require_data(data)
+    configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
+    require_bool("progress", progress)
+    require_positive_int("workers", workers, optional=True)
     for config in configs:  # bad input is reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
-    if workers is not None:
-        require_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(_group_key(config), []).append(i)

@@ -278,6 +278,10 @@ def steady_step(
     require_choice("optimizer", optimizer, tuple(OPTIMIZERS))
     require_positive_int("steps", steps)
     require_positive_real("learning_rate", learning_rate)
+    if isinstance(gradient, (str, bytes)) or np.asarray(gradient).dtype.kind not in "iuf":
+        raise TypeError(
+            f"gradient={gradient!r} is not valid; it must be a number or an array of numbers"
+        )
     grad = np.array(gradient, dtype=np.float64)
     rule = OPTIMIZERS[optimizer](learning_rate=learning_rate)
     weight = np.zeros_like(grad)
