@@ -64,9 +64,9 @@ def show_progress(args: argparse.Namespace) -> int:
 
 
 def grade_lesson(args: argparse.Namespace) -> int:
-    from . import grading
+    from . import batch
 
-    report = grading.grade(
+    report = batch.grade(
         args.lesson,
         args.submissions,
         course=args.course,
@@ -76,7 +76,7 @@ def grade_lesson(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         limits={name: getattr(args, name) for name in [*LIMIT_OPTIONS, "sandbox"]},
     )
-    print(grading.summary_table(report.results))
+    print(batch.summary_table(report.results))
     print(report.containment)
     print(f"feedback (html, hidden tests removed): {report.feedback}/<student>/{args.lesson}/")
     if report.feedback_error:

@@ -1,4 +1,5 @@
-"""Grading a whole class: each submission executed in a worker process of its own, one writer.
+"""Grading a whole class (``python -m course_utils grade``): collect, autograde each submission in
+a worker process of its own with one writer, feedback, grades and a summary table.
 
 nbgrader grades one student after another in one process, and its gradebook is sqlite, which
 is not safe for concurrent writers. Here the expensive part, running the submission's kernel,
@@ -38,7 +39,19 @@ from traitlets.config import Configurable
 
 from . import containment
 from .containment import Limits
-from .grading import StudentResult, _read_result, ensure_assignment
+from .grading import (
+    GradingError,
+    StudentResult,
+    collect,
+    course_root,
+    ensure_assignment,
+    error_of,
+    export_grades,
+    generate_feedback,
+    lesson_names,
+    nbgrader_api,
+    read_result,
+)
 from .validate import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
@@ -286,9 +299,86 @@ def _merge(api, lesson: str, student: str, spec: dict) -> StudentResult:
     log = outcome.get("log", "")
     error = worker["error"] if not worker["success"] or worker["limit"] else ""
     if not error and not outcome["success"]:
-        from .grading import _error_of
-
-        error = _error_of(log, outcome.get("error", ""))
-    result = _read_result(api, lesson, student, log, error)
+        error = error_of(log, outcome.get("error", ""))
+    result = read_result(api, lesson, student, log, error)
     base = Path(spec["result"]).parent
     return dataclasses.replace(result, limit=worker["limit"], contained=_notes(base, student, lesson))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchReport:
+    """What ``grade`` did: one result per student, and where the feedback and grades went."""
+
+    lesson: str
+    results: tuple[StudentResult, ...]
+    feedback: Path
+    grades_csv: Path
+    feedback_error: str = ""  # nbgrader still writes the feedback of the other students
+    containment: str = ""  # the limits each submission ran under, and whether in a sandbox
+
+
+def grade(
+    lesson: str,
+    submissions: str | Path,
+    *,
+    course: str | Path | None = None,
+    timeout: int | None = None,
+    grades_csv: str | Path | None = None,
+    progress=None,
+    jobs: int | None = None,
+    limits: dict | None = None,
+) -> BatchReport:
+    """Collect, autograde, generate feedback and export grades for one lesson.
+
+    nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
+    ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
+    contained worker processes at once (:func:`grade_class`); ``jobs`` and ``limits``
+    (keyword arguments of :class:`course_utils.containment.Limits`) override the
+    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
+    """
+    root = course_root(course)
+    if lesson not in lesson_names(root):
+        raise GradingError(f"no such lesson: {lesson} (known: {lesson_names(root)})")
+    api = nbgrader_api(root, timeout=timeout)
+    jobs, contained = settings(api.config, jobs=jobs, **(limits or {}))
+    students = collect(lesson, submissions, root)
+    if not students:
+        raise GradingError(f"no submissions found in {submissions}")
+    results = grade_class(
+        api,
+        lesson,
+        students,
+        jobs=jobs,
+        limits=contained,
+        timeout=timeout,
+        submissions=Path(submissions).resolve(),
+        progress=progress,
+    )
+    feedback_error = ""
+    try:
+        feedback = generate_feedback(api, lesson)
+    except GradingError as error:
+        feedback, feedback_error = root / api.coursedir.feedback_directory, str(error)
+    csv = export_grades(api, grades_csv or root / "grades.csv")
+    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error, contained.describe())
+
+
+def summary_table(results) -> str:
+    """A plain-text table: one row per student with score, maximum and what went wrong."""
+    rows = [("student", "score", "max", "notes")]
+    for r in results:
+        notes = []
+        if r.error:
+            notes.append(f"NOT GRADED: {r.error}")
+        notes.extend(r.contained)
+        if r.timed_out:
+            notes.append(f"timed out: {', '.join(r.timed_out)}")
+        if r.restored:
+            notes.append(f"deleted test cells restored: {', '.join(r.restored)}")
+        if r.unconfirmed:
+            notes.append(f"CHECK BY HAND, passed without their ✓ output: {', '.join(r.unconfirmed)}")
+        rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}", "; ".join(notes)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{s:<{widths[0]}}  {p:>{widths[1]}}  {m:>{widths[2]}}  {n}".rstrip() for s, p, m, n in rows
+    )

@@ -50,7 +50,7 @@ def run(job: dict) -> dict:
     elif outcome["success"]:
         error = ""
     else:
-        error = grading._error_of(log, outcome.get("error", ""))
+        error = grading.error_of(log, outcome.get("error", ""))
     return {"success": bool(outcome["success"]), "error": error, "limit": tripwire.limit, "log": log}
 
 

@@ -149,7 +149,7 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     runs = {}
     for jobs in (1, 2):
         course = fresh_course(probe_course, tmp_path / f"jobs{jobs}")
-        report = grading.grade(LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT)
+        report = batch.grade(LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT)
         feedback = {
             path.relative_to(course / "feedback"): path.read_bytes()
             for path in sorted((course / "feedback").rglob("*.html"))
@@ -158,7 +158,7 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     (report1, csv1, feedback1), (report2, csv2, feedback2) = runs[1], runs[2]
     assert csv2 == csv1
     assert feedback2 == feedback1 and len(feedback1) == len(notebooks) - 1  # not the broken one
-    assert grading.summary_table(report2.results) == grading.summary_table(report1.results)
+    assert batch.summary_table(report2.results) == batch.summary_table(report1.results)
     scores = {r.student: r.score for r in report2.results}
     assert scores == {
         "broken": 0.0,
