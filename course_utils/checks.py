@@ -161,6 +161,12 @@ def reference(module: str = "model"):
 _REFERENCE = "_course_utils_reference"
 
 
+def _lesson(name: str):
+    """A setting of :mod:`course_utils.lesson_settings`, from a fresh copy of the module: the notebook
+    imported the same dicts and may have changed them, which reloading this module does not undo."""
+    return getattr(reference("lesson_settings"), name)
+
+
 def fail(what: str, hint: str) -> None:
     raise CheckFailed(f"{what}\nHint: {hint}")
 
@@ -814,11 +820,6 @@ def check_first_step_logits(first_step_logits, *, hidden: bool = False) -> None:
     )
 
 
-LR_SEARCH = {"reduction": "mean", "steps": 50}
-"""Lesson 04's learning-rate search: naive mean loss, 50 steps (an overshoot goes non-finite within
-its first few steps, lesson 03); the learning rates are searched in hundredths."""
-
-
 def failing_learning_rate_answers(data, batch_size: int, works: int, fails: int, *, cached=True):
     """Every learning rate (in hundredths) a correct bisection between ``works`` and ``fails``
     can return at ``batch_size``, with the settings of :data:`LR_SEARCH` (:func:`bisection_ends`).
@@ -832,6 +833,7 @@ def failing_learning_rate_answers(data, batch_size: int, works: int, fails: int,
 
 def _fails_at_learning_rates(data, batch_size: int, cached: bool):
     """``fails_at(hundredths)`` of :func:`bisection_ends` for :data:`LR_SEARCH` at ``batch_size``."""
+    LR_SEARCH = _lesson("LR_SEARCH")
     return lambda hundredths: _went_nonfinite(
         data,
         batch_size=batch_size,
@@ -1326,10 +1328,6 @@ def check_adam_update(my_adam_update, *, hidden: bool = False) -> None:
     ok("my_adam_update matches Adam's first step by hand and the course's Adam step after step.")
 
 
-SURVIVAL_SETTING = {"batch_size": 100, "learning_rate": 0.1, "loss": "naive", "reduction": "mean"}
-"""The setting of lesson 07's survival exercise (every optimizer at the same learning rate)."""
-
-
 def _names(name: str, answer) -> set:
     if type(answer) not in (set, frozenset, list, tuple):
         fail(
@@ -1355,6 +1353,7 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     sweep makes this instant). Introduced in lesson 07.
     """
     optimizers = reference("optimizers")
+    SURVIVAL_SETTING = _lesson("SURVIVAL_SETTING")
     names = _names("survivors", survivors)
     unknown = sorted(names - set(optimizers.OPTIMIZERS))
     if unknown:
@@ -1382,11 +1381,6 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     )
 
 
-SAFE_STEP = 0.5
-"""Lesson 07's rule of thumb: a run at the survival setting stays finite if, after 1000 equal
-gradients of its typical size, an optimizer's step per weight stays below this many learning rates."""
-
-
 @exercise("(b)", ("predict_survivors",), stand_in="predict_survivors")
 def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> None:
     """Check ``predict_survivors(gradient)``: the optimizers whose step after 1000 equal gradients
@@ -1399,6 +1393,7 @@ def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> Non
     Introduced in lesson 07.
     """
     optimizers = reference("optimizers")
+    SAFE_STEP = _lesson("SAFE_STEP")
     for gradient in (0.003, 0.08, 0.7) if hidden else (0.02, 0.2):
         names = _names(f"predict_survivors({gradient})", call_quietly(predict_survivors, gradient))
         unknown = sorted(names - set(optimizers.OPTIMIZERS))
@@ -1429,12 +1424,6 @@ def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> Non
 
 # --- lesson 08: capstone ---
 
-CAPSTONE_SETUP = {"batch_size": 500, "learning_rate": 0.005, "optimizer": "rmsprop_decay0.9"}
-"""The colleague's broken run of lesson 08's final exercise (naive loss, sum, float32 otherwise)."""
-
-DIAGNOSES = ("overshooting", "log(0)")
-"""The answers the diagnosis exercise accepts."""
-
 _FIXABLE = ("learning_rate", "loss", "reduction", "dtype", "epsilon", "flush_subnormals")
 
 
@@ -1455,10 +1444,6 @@ def _diagnose(result) -> str:
     if step >= 100 and float(before.min()) < 0.25 * float(result.losses[0]):
         return "log(0)"
     return "unclear"
-
-
-EVIDENCE = ("smallest_loss_step", "limit_crossed_step")
-"""The measurements the diagnosis exercise asks for (the keys of ``my_evidence``)."""
 
 
 def _measured_evidence(**setup) -> dict:
@@ -1484,6 +1469,7 @@ def check_diagnosis(my_diagnosis, my_evidence, *, hidden: bool = False) -> None:
     Both checks measure the run; the visible one grades the evidence and only the form of the
     diagnosis, the hidden one the diagnosis too. Introduced in lesson 08.
     """
+    CAPSTONE_SETUP, DIAGNOSES, EVIDENCE = map(_lesson, ("CAPSTONE_SETUP", "DIAGNOSES", "EVIDENCE"))
     if type(my_diagnosis) is not str or str.__str__(my_diagnosis) not in DIAGNOSES:
         fail(
             f"my_diagnosis should be one of {', '.join(map(repr, DIAGNOSES))}, got {my_diagnosis!r}.",
@@ -1541,6 +1527,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
     clipping) is rejected with what the run measured: its largest logit gap against the limit
     where a probability becomes exactly 0. Introduced in lesson 08.
     """
+    CAPSTONE_SETUP = _lesson("CAPSTONE_SETUP")
     if type(my_fixed_setup) is not dict:
         fail(
             f"my_fixed_setup should be a dict of train() arguments, got {type(my_fixed_setup).__name__}.",
