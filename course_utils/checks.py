@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,6 +61,20 @@ class NotDone(CheckFailed):
 # The attribute that marks the course's answer standing in for an exercise not done yet. An
 # attribute, not a class: hidden tests reload this module, which makes new classes.
 STAND_IN_MARK = "course_stand_in"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise as its check declares it with :func:`exercise` (see there)."""
+
+    label: str
+    answers: tuple[str, ...]
+    stand_in: str = ""
+    stand_in_value: str = ""
+
+
+EXERCISES: dict[str, Exercise] = {}
+"""Every exercise of the course: check name -> :class:`Exercise`, filled by :func:`exercise`."""
 
 
 def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_in_value: str = ""):
@@ -106,6 +121,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
 
         has_stand_in = bool(stand_in or stand_in_value)
         run.hands_on_answer = has_stand_in  # then the notebook must assign what it returns
+        EXERCISES[check.__name__] = Exercise(label, answers, stand_in, stand_in_value)
         return run
 
     return decorate
