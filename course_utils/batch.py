@@ -11,11 +11,9 @@ by :class:`ReplayExecution`, which puts in the outputs the worker computed. nbgr
 sanitises the submission, restores test cells, scores the cells and saves the grades exactly as
 in a sequential run, and a submission that failed in its worker fails here the same way.
 
-Settings (``nbgrader_config.py``, overridden on the command line)::
-
-    c.ClassGrading.jobs = 4            # default: the number of CPUs
-    c.ClassGrading.memory_mb = 4096    # and cpu_seconds, processes, file_size_mb, disk_mb,
-    c.ClassGrading.sandbox = "auto"    # output_mb, wall_seconds: see containment.Limits
+Settings (``nbgrader_config.py``, overridden on the command line): ``c.ClassGrading.jobs``
+(default 0: one per CPU core) and one setting per field of :class:`course_utils.limits.Limits`,
+with its default, e.g. ``c.ClassGrading.memory_mb = 4096``.
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
 from . import containment
-from .containment import Limits
+from .cores import usable_cores
 from .grading import (
     GradingError,
     StudentResult,
@@ -52,6 +50,7 @@ from .grading import (
     nbgrader_api,
     read_result,
 )
+from .limits import Limits
 from .validate import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
@@ -62,25 +61,23 @@ class WorkerError(RuntimeError):
     """The worker could not grade this submission; the message is the worker's error."""
 
 
-class ClassGrading(Configurable):
-    """``c.ClassGrading.*`` in ``nbgrader_config.py``: parallel jobs and each submission's limits."""
-
-    jobs = Int(0, help="worker processes at once (0: the number of CPUs)").tag(config=True)
-    memory_mb = Int(Limits.memory_mb, help="memory of a submission's kernel, MiB").tag(config=True)
-    cpu_seconds = Int(Limits.cpu_seconds, help="CPU time of a submission's kernel").tag(config=True)
-    processes = Int(Limits.processes, help="processes of a kernel at once").tag(config=True)
-    file_size_mb = Int(Limits.file_size_mb, help="largest file a kernel writes").tag(config=True)
-    disk_mb = Int(Limits.disk_mb, help="bytes a kernel writes in all, MiB").tag(config=True)
-    output_mb = Int(Limits.output_mb, help="output of a notebook, MiB").tag(config=True)
-    wall_seconds = Int(Limits.wall_seconds, help="seconds for one submission").tag(config=True)
-    sandbox = Unicode(Limits.sandbox, help="auto, bwrap or none").tag(config=True)
+def _setting(limit: dataclasses.Field):
+    """The ``c.ClassGrading`` setting of one field of :class:`Limits`: its default and help."""
+    kind = Int if isinstance(limit.default, int) else Unicode
+    return kind(limit.default, help=limit.metadata["help"]).tag(config=True)
 
 
-def default_jobs() -> int:
-    """The CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+# ``c.ClassGrading.*`` in ``nbgrader_config.py``: the jobs, and a setting per field of Limits.
+ClassGrading = type(
+    "ClassGrading",
+    (Configurable,),
+    {
+        "__doc__": "``c.ClassGrading.*``: parallel jobs and each submission's limits (Limits).",
+        "__module__": __name__,
+        "jobs": Int(0, help="worker processes at once (0: one per CPU core)").tag(config=True),
+        **{limit.name: _setting(limit) for limit in dataclasses.fields(Limits)},
+    },
+)
 
 
 def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]:
@@ -90,7 +87,7 @@ def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]
     """
     configured = ClassGrading(config=config)
     jobs = configured.jobs if jobs is None else jobs
-    jobs = default_jobs() if jobs == 0 else require_positive_int("jobs", jobs)
+    jobs = usable_cores() if jobs == 0 else require_positive_int("jobs", jobs)
     values = {f.name: getattr(configured, f.name) for f in dataclasses.fields(Limits)}
     values.update({name: value for name, value in limits.items() if value is not None})
     unknown = set(values) - {f.name for f in dataclasses.fields(Limits)}
@@ -333,7 +330,7 @@ def grade(
     nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
     contained worker processes at once (:func:`grade_class`); ``jobs`` and ``limits``
-    (keyword arguments of :class:`course_utils.containment.Limits`) override the
+    (keyword arguments of :class:`course_utils.limits.Limits`) override the
     ``c.ClassGrading`` settings of ``nbgrader_config.py``.
     """
     root = course_root(course)

@@ -72,6 +72,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import _fast
+from .cores import usable_cores
 from .data import MnistData, require_data
 from .optimizers import OPTIMIZERS
 from .training import (
@@ -195,9 +196,7 @@ def default_workers() -> int:
             raise ValueError(
                 f"BATCH205_WORKERS={setting!r} is not valid; it must be a whole number >= 1"
             ) from None
-    if hasattr(os, "sched_getaffinity"):  # the cores this process may use, not all the machine's
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return usable_cores()
 
 
 def _work(configs: list[TrainConfig]) -> int:

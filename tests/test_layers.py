@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
 
 LAYERS = {
-    "science": {"data", "model", "linear", "optimizers", "training", "validate"},
+    "science": {"data", "model", "linear", "optimizers", "training", "validate", "cores"},
     "experiments": {"multirun", "sweep", "spread", "diagnostics", "fidelity", "_fast"},
     "teaching": {"plots", "widgets", "checks", "stand_ins", "lesson_settings"},
     "classroom": {
@@ -27,6 +27,7 @@ LAYERS = {
         "batch",
         "grade_worker",
         "containment",
+        "limits",
         "workspace",
         "lab",
         "progress",
