@@ -7,13 +7,9 @@ imports only these names, and that each sits in its lesson's group. Import from 
 itself, not from its modules.
 """
 
+import importlib
+
 from .checks import (
-    CAPSTONE_SETUP,
-    DIAGNOSES,
-    EVIDENCE,
-    LR_SEARCH,
-    SAFE_STEP,
-    SURVIVAL_SETTING,
     bisection_answers,
     bisection_ends,
     central_differences,
@@ -57,6 +53,14 @@ from .diagnostics import (
     trace_steps,
 )
 from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
+from .lesson_settings import (
+    CAPSTONE_SETUP,
+    DIAGNOSES,
+    EVIDENCE,
+    LR_SEARCH,
+    SAFE_STEP,
+    SURVIVAL_SETTING,
+)
 from .linear import SUMMATIONS
 from .model import (
     DTYPES,
@@ -80,30 +84,6 @@ from .optimizers import (
     RMSProp,
     steady_step,
 )
-from .plots import (
-    add_figure_legend,
-    format_outcome_table,
-    plot_accuracy_and_loss_by_variant,
-    plot_accuracy_by_variant,
-    plot_accuracy_vs_batch_size,
-    plot_batch_size_learning_rate,
-    plot_causal_chain,
-    plot_digits,
-    plot_failing_pattern,
-    plot_gradient_norms,
-    plot_gradient_trace,
-    plot_largest_logit_gap,
-    plot_logit_gap_traces,
-    plot_logit_gaps,
-    plot_loss_curves,
-    plot_loss_per_example,
-    plot_loss_vs_examples,
-    plot_optimizer_run,
-    plot_outcome_matrix,
-    plot_outcomes_by_batch_size,
-    plot_phase_diagrams,
-    plot_weight_images,
-)
 from .spread import Spread, accuracy_spreads
 from .sweep import (
     failing_batch_sizes,
@@ -115,16 +95,6 @@ from .sweep import (
     sweep,
 )
 from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, train
-from .widgets import (
-    epsilon_explorer,
-    failure_explorer,
-    fix_explorer,
-    gradient_scaling_explorer,
-    logit_gap_explorer,
-    mean_reduction_explorer,
-    optimizer_explorer,
-    tutorial_explorer,
-)
 
 # isort: split
 # --- lesson 09: low precision ---
@@ -132,7 +102,60 @@ from .checks import check_scaled_weight_gradient, check_underflow_gap
 from .diagnostics import PrecisionTrace, trace_precision
 from .model import dtype_sum, smallest_normal
 from .training import GROWTH_INTERVAL, LossScaler
-from .widgets import precision_explorer
+
+# The figures and the explorers are imported on first use: they load matplotlib and ipywidgets,
+# which the command line and a graded student's worker (course_utils.grade_worker) do not need.
+_ON_FIRST_USE = {
+    "plots": (
+        "add_figure_legend",
+        "format_outcome_table",
+        "plot_accuracy_and_loss_by_variant",
+        "plot_accuracy_by_variant",
+        "plot_accuracy_vs_batch_size",
+        "plot_batch_size_learning_rate",
+        "plot_causal_chain",
+        "plot_digits",
+        "plot_failing_pattern",
+        "plot_gradient_norms",
+        "plot_gradient_trace",
+        "plot_largest_logit_gap",
+        "plot_logit_gap_traces",
+        "plot_logit_gaps",
+        "plot_loss_curves",
+        "plot_loss_per_example",
+        "plot_loss_vs_examples",
+        "plot_optimizer_run",
+        "plot_outcome_matrix",
+        "plot_outcomes_by_batch_size",
+        "plot_phase_diagrams",
+        "plot_weight_images",
+    ),
+    "widgets": (
+        "epsilon_explorer",
+        "failure_explorer",
+        "fix_explorer",
+        "gradient_scaling_explorer",
+        "logit_gap_explorer",
+        "mean_reduction_explorer",
+        "optimizer_explorer",
+        "tutorial_explorer",
+        "precision_explorer",
+    ),
+}
+
+
+def __getattr__(name: str):
+    for module, names in _ON_FIRST_USE.items():
+        if name in names:
+            value = getattr(importlib.import_module(f".{module}", __name__), name)
+            globals()[name] = value  # once imported, an attribute like the others
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     # Grouped by the lesson that first imports each name (tests/test_packaging.py checks it).

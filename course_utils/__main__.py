@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 
 from . import data
+from .limits import SANDBOXES, Limits
 
 
 def fetch_data(args: argparse.Namespace) -> int:
@@ -64,9 +66,9 @@ def show_progress(args: argparse.Namespace) -> int:
 
 
 def grade_lesson(args: argparse.Namespace) -> int:
-    from . import grading
+    from . import batch
 
-    report = grading.grade(
+    report = batch.grade(
         args.lesson,
         args.submissions,
         course=args.course,
@@ -74,27 +76,15 @@ def grade_lesson(args: argparse.Namespace) -> int:
         grades_csv=args.csv,
         progress=lambda line: print(line, flush=True),
         jobs=args.jobs,
-        limits={name: getattr(args, name) for name in [*LIMIT_OPTIONS, "sandbox"]},
+        limits={limit.name: getattr(args, limit.name) for limit in fields(Limits)},
     )
-    print(grading.summary_table(report.results))
+    print(batch.summary_table(report.results))
     print(report.containment)
     print(f"feedback (html, hidden tests removed): {report.feedback}/<student>/{args.lesson}/")
     if report.feedback_error:
         print(f"error: {report.feedback_error}", file=sys.stderr)
     print(f"grades of every graded lesson: {report.grades_csv}")
     return 1 if report.feedback_error or any(r.error for r in report.results) else 0
-
-
-# --option of `grade` -> (containment.Limits field, help); defaults come from nbgrader_config.py
-LIMIT_OPTIONS = {
-    "memory_mb": "memory of each kernel process and of all of them, MiB",
-    "cpu_seconds": "CPU seconds of a submission's kernel",
-    "processes": "processes a kernel may have at once",
-    "file_size_mb": "largest file a kernel may write, MiB",
-    "disk_mb": "bytes a kernel may write in all, MiB",
-    "output_mb": "output of a notebook, MiB",
-    "wall_seconds": "seconds for the whole grading of one submission",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,15 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         help="submissions graded at once, each in its own process (default: c.ClassGrading.jobs "
         "in nbgrader_config.py, 0 there meaning the number of CPUs)",
     )
-    for name, text in LIMIT_OPTIONS.items():
+    for limit in fields(Limits):  # one option per limit; the defaults: c.ClassGrading in the config
+        unit = f", {limit.metadata['unit']}" if limit.metadata.get("unit") else ""
         grd.add_argument(
-            "--" + name.replace("_", "-"), type=int, help=f"{text} (c.ClassGrading.{name})"
+            "--" + limit.name.replace("_", "-"),
+            **({"choices": SANDBOXES} if limit.name == "sandbox" else {"type": int}),
+            help=f"{limit.metadata['help']}{unit}; default {limit.default} (c.ClassGrading.{limit.name})",
         )
-    grd.add_argument(
-        "--sandbox",
-        choices=["auto", "bwrap", "none"],
-        help="bubblewrap around each kernel: auto (when installed), bwrap (required), none",
-    )
     grd.set_defaults(handler=grade_lesson)
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,5 @@
-"""Grading a whole class: each submission executed in a worker process of its own, one writer.
+"""Grading a whole class (``python -m course_utils grade``): collect, autograde each submission in
+a worker process of its own with one writer, feedback, grades and a summary table.
 
 nbgrader grades one student after another in one process, and its gradebook is sqlite, which
 is not safe for concurrent writers. Here the expensive part, running the submission's kernel,
@@ -10,11 +11,9 @@ by :class:`ReplayExecution`, which puts in the outputs the worker computed. nbgr
 sanitises the submission, restores test cells, scores the cells and saves the grades exactly as
 in a sequential run, and a submission that failed in its worker fails here the same way.
 
-Settings (``nbgrader_config.py``, overridden on the command line)::
-
-    c.ClassGrading.jobs = 4            # default: the number of CPUs
-    c.ClassGrading.memory_mb = 4096    # and cpu_seconds, processes, file_size_mb, disk_mb,
-    c.ClassGrading.sandbox = "auto"    # output_mb, wall_seconds: see containment.Limits
+Settings (``nbgrader_config.py``, overridden on the command line): ``c.ClassGrading.jobs``
+(default 0: one per CPU core) and one setting per field of :class:`course_utils.limits.Limits`,
+with its default, e.g. ``c.ClassGrading.memory_mb = 4096``.
 """
 
 from __future__ import annotations
@@ -37,9 +36,22 @@ from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
 from . import containment
-from .containment import Limits
-from .grading import StudentResult, _read_result, ensure_assignment
-from .training import require_positive_int
+from .cores import usable_cores
+from .grading import (
+    GradingError,
+    StudentResult,
+    collect,
+    course_root,
+    ensure_assignment,
+    error_of,
+    export_grades,
+    generate_feedback,
+    lesson_names,
+    nbgrader_api,
+    read_result,
+)
+from .limits import Limits
+from .validate import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
 TOOL_FILES_IN_HOME = {".ipython", ".cache", ".config", ".local", ".jupyter-runtime", ".matplotlib"}
@@ -49,25 +61,23 @@ class WorkerError(RuntimeError):
     """The worker could not grade this submission; the message is the worker's error."""
 
 
-class ClassGrading(Configurable):
-    """``c.ClassGrading.*`` in ``nbgrader_config.py``: parallel jobs and each submission's limits."""
-
-    jobs = Int(0, help="worker processes at once (0: the number of CPUs)").tag(config=True)
-    memory_mb = Int(Limits.memory_mb, help="memory of a submission's kernel, MiB").tag(config=True)
-    cpu_seconds = Int(Limits.cpu_seconds, help="CPU time of a submission's kernel").tag(config=True)
-    processes = Int(Limits.processes, help="processes of a kernel at once").tag(config=True)
-    file_size_mb = Int(Limits.file_size_mb, help="largest file a kernel writes").tag(config=True)
-    disk_mb = Int(Limits.disk_mb, help="bytes a kernel writes in all, MiB").tag(config=True)
-    output_mb = Int(Limits.output_mb, help="output of a notebook, MiB").tag(config=True)
-    wall_seconds = Int(Limits.wall_seconds, help="seconds for one submission").tag(config=True)
-    sandbox = Unicode(Limits.sandbox, help="auto, bwrap or none").tag(config=True)
+def _setting(limit: dataclasses.Field):
+    """The ``c.ClassGrading`` setting of one field of :class:`Limits`: its default and help."""
+    kind = Int if isinstance(limit.default, int) else Unicode
+    return kind(limit.default, help=limit.metadata["help"]).tag(config=True)
 
 
-def default_jobs() -> int:
-    """The CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+# ``c.ClassGrading.*`` in ``nbgrader_config.py``: the jobs, and a setting per field of Limits.
+ClassGrading = type(
+    "ClassGrading",
+    (Configurable,),
+    {
+        "__doc__": "``c.ClassGrading.*``: parallel jobs and each submission's limits (Limits).",
+        "__module__": __name__,
+        "jobs": Int(0, help="worker processes at once (0: one per CPU core)").tag(config=True),
+        **{limit.name: _setting(limit) for limit in dataclasses.fields(Limits)},
+    },
+)
 
 
 def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]:
@@ -77,7 +87,7 @@ def settings(config, *, jobs: int | None = None, **limits) -> tuple[int, Limits]
     """
     configured = ClassGrading(config=config)
     jobs = configured.jobs if jobs is None else jobs
-    jobs = default_jobs() if jobs == 0 else require_positive_int("jobs", jobs)
+    jobs = usable_cores() if jobs == 0 else require_positive_int("jobs", jobs)
     values = {f.name: getattr(configured, f.name) for f in dataclasses.fields(Limits)}
     values.update({name: value for name, value in limits.items() if value is not None})
     unknown = set(values) - {f.name for f in dataclasses.fields(Limits)}
@@ -286,9 +296,86 @@ def _merge(api, lesson: str, student: str, spec: dict) -> StudentResult:
     log = outcome.get("log", "")
     error = worker["error"] if not worker["success"] or worker["limit"] else ""
     if not error and not outcome["success"]:
-        from .grading import _error_of
-
-        error = _error_of(log, outcome.get("error", ""))
-    result = _read_result(api, lesson, student, log, error)
+        error = error_of(log, outcome.get("error", ""))
+    result = read_result(api, lesson, student, log, error)
     base = Path(spec["result"]).parent
     return dataclasses.replace(result, limit=worker["limit"], contained=_notes(base, student, lesson))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchReport:
+    """What ``grade`` did: one result per student, and where the feedback and grades went."""
+
+    lesson: str
+    results: tuple[StudentResult, ...]
+    feedback: Path
+    grades_csv: Path
+    feedback_error: str = ""  # nbgrader still writes the feedback of the other students
+    containment: str = ""  # the limits each submission ran under, and whether in a sandbox
+
+
+def grade(
+    lesson: str,
+    submissions: str | Path,
+    *,
+    course: str | Path | None = None,
+    timeout: int | None = None,
+    grades_csv: str | Path | None = None,
+    progress=None,
+    jobs: int | None = None,
+    limits: dict | None = None,
+) -> BatchReport:
+    """Collect, autograde, generate feedback and export grades for one lesson.
+
+    nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
+    ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
+    contained worker processes at once (:func:`grade_class`); ``jobs`` and ``limits``
+    (keyword arguments of :class:`course_utils.limits.Limits`) override the
+    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
+    """
+    root = course_root(course)
+    if lesson not in lesson_names(root):
+        raise GradingError(f"no such lesson: {lesson} (known: {lesson_names(root)})")
+    api = nbgrader_api(root, timeout=timeout)
+    jobs, contained = settings(api.config, jobs=jobs, **(limits or {}))
+    students = collect(lesson, submissions, root)
+    if not students:
+        raise GradingError(f"no submissions found in {submissions}")
+    results = grade_class(
+        api,
+        lesson,
+        students,
+        jobs=jobs,
+        limits=contained,
+        timeout=timeout,
+        submissions=Path(submissions).resolve(),
+        progress=progress,
+    )
+    feedback_error = ""
+    try:
+        feedback = generate_feedback(api, lesson)
+    except GradingError as error:
+        feedback, feedback_error = root / api.coursedir.feedback_directory, str(error)
+    csv = export_grades(api, grades_csv or root / "grades.csv")
+    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error, contained.describe())
+
+
+def summary_table(results) -> str:
+    """A plain-text table: one row per student with score, maximum and what went wrong."""
+    rows = [("student", "score", "max", "notes")]
+    for r in results:
+        notes = []
+        if r.error:
+            notes.append(f"NOT GRADED: {r.error}")
+        notes.extend(r.contained)
+        if r.timed_out:
+            notes.append(f"timed out: {', '.join(r.timed_out)}")
+        if r.restored:
+            notes.append(f"deleted test cells restored: {', '.join(r.restored)}")
+        if r.unconfirmed:
+            notes.append(f"CHECK BY HAND, passed without their ✓ output: {', '.join(r.unconfirmed)}")
+        rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}", "; ".join(notes)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{s:<{widths[0]}}  {p:>{widths[1]}}  {m:>{widths[2]}}  {n}".rstrip() for s, p, m, n in rows
+    )

@@ -29,8 +29,19 @@ import math
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
+
+from .validate import (
+    require_array,
+    require_bool,
+    require_callable,
+    require_int,
+    require_kind,
+    require_positive_int,
+    require_positive_real,
+)
 
 _INF = float("inf")
 
@@ -50,6 +61,20 @@ class NotDone(CheckFailed):
 # The attribute that marks the course's answer standing in for an exercise not done yet. An
 # attribute, not a class: hidden tests reload this module, which makes new classes.
 STAND_IN_MARK = "course_stand_in"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise as its check declares it with :func:`exercise` (see there)."""
+
+    label: str
+    answers: tuple[str, ...]
+    stand_in: str = ""
+    stand_in_value: str = ""
+
+
+EXERCISES: dict[str, Exercise] = {}
+"""Every exercise of the course: check name -> :class:`Exercise`, filled by :func:`exercise`."""
 
 
 def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_in_value: str = ""):
@@ -79,6 +104,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
     def decorate(check):
         @functools.wraps(check)
         def run(*given, hidden: bool = False):
+            require_bool("hidden", hidden)
             try:
                 for name, answer in zip(answers, given, strict=True):
                     _require_attempt(name, answer)
@@ -95,6 +121,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
 
         has_stand_in = bool(stand_in or stand_in_value)
         run.hands_on_answer = has_stand_in  # then the notebook must assign what it returns
+        EXERCISES[check.__name__] = Exercise(label, answers, stand_in, stand_in_value)
         return run
 
     return decorate
@@ -148,6 +175,12 @@ def reference(module: str = "model"):
 
 
 _REFERENCE = "_course_utils_reference"
+
+
+def _lesson(name: str):
+    """A setting of :mod:`course_utils.lesson_settings`, from a fresh copy of the module: the notebook
+    imported the same dicts and may have changed them, which reloading this module does not undo."""
+    return getattr(reference("lesson_settings"), name)
 
 
 def fail(what: str, hint: str) -> None:
@@ -350,7 +383,9 @@ def central_differences(loss, logits: np.ndarray, h: float = 1e-5) -> np.ndarray
 
     Introduced in lesson 01.
     """
-    logits = logits.astype(np.float64)
+    require_callable("loss", loss)
+    logits = require_array("logits", logits).astype(np.float64)
+    require_positive_real("h", h)
     grad = np.zeros_like(logits)
     for index in np.ndindex(logits.shape):
         up, down = logits.copy(), logits.copy()
@@ -438,6 +473,8 @@ def bisection_ends(works: int, fails: int, fails_at) -> set[int]:
     measures a sorted list of settings and returns, in that order, whether each run went
     non-finite; each setting is measured once. Introduced in lesson 02.
     """
+    _require_bracket(works, fails)
+    require_callable("fails_at", fails_at)
     failed: dict[int, bool] = {}
     brackets, answers = {(int(works), int(fails))}, set()
     while brackets:
@@ -452,6 +489,20 @@ def bisection_ends(works: int, fails: int, fails_at) -> set[int]:
         answers |= {f for w, f in narrower if f - w <= 1}
         brackets = {(w, f) for w, f in narrower if f - w > 1}
     return answers
+
+
+def _require_bracket(works, fails) -> None:
+    require_int("works", works)
+    require_int("fails", fails)
+    if not works < fails:
+        raise ValueError(f"works={works} and fails={fails} are not valid; works must be below fails")
+
+
+def _require_search(data, works, fails, cached) -> None:
+    """The arguments that the answers of a bisection over ``data`` need."""
+    require_kind("data", data, "MnistData", source=" (from load_mnist)")
+    _require_bracket(works, fails)
+    require_bool("cached", cached)
 
 
 def _went_nonfinite(data, *, cached: bool, **grid) -> list[bool]:
@@ -469,6 +520,7 @@ def bisection_answers(data, works: int, fails: int, *, cached: bool = True) -> s
     (:func:`bisection_ends` follows both roundings of the midpoint); ``cached`` lets it reuse runs
     cached on disk. Introduced in lesson 02.
     """
+    _require_search(data, works, fails, cached)
     return bisection_ends(
         works, fails, lambda sizes: _went_nonfinite(data, batch_size=sizes, cached=cached)
     )
@@ -784,22 +836,20 @@ def check_first_step_logits(first_step_logits, *, hidden: bool = False) -> None:
     )
 
 
-LR_SEARCH = {"reduction": "mean", "steps": 50}
-"""Lesson 04's learning-rate search: naive mean loss, 50 steps (an overshoot goes non-finite within
-its first few steps, lesson 03); the learning rates are searched in hundredths."""
-
-
 def failing_learning_rate_answers(data, batch_size: int, works: int, fails: int, *, cached=True):
     """Every learning rate (in hundredths) a correct bisection between ``works`` and ``fails``
     can return at ``batch_size``, with the settings of :data:`LR_SEARCH` (:func:`bisection_ends`).
 
     Introduced in lesson 04.
     """
+    _require_search(data, works, fails, cached)
+    require_positive_int("batch_size", batch_size)
     return bisection_ends(works, fails, _fails_at_learning_rates(data, batch_size, cached))
 
 
 def _fails_at_learning_rates(data, batch_size: int, cached: bool):
     """``fails_at(hundredths)`` of :func:`bisection_ends` for :data:`LR_SEARCH` at ``batch_size``."""
+    LR_SEARCH = _lesson("LR_SEARCH")
     return lambda hundredths: _went_nonfinite(
         data,
         batch_size=batch_size,
@@ -1294,10 +1344,6 @@ def check_adam_update(my_adam_update, *, hidden: bool = False) -> None:
     ok("my_adam_update matches Adam's first step by hand and the course's Adam step after step.")
 
 
-SURVIVAL_SETTING = {"batch_size": 100, "learning_rate": 0.1, "loss": "naive", "reduction": "mean"}
-"""The setting of lesson 07's survival exercise (every optimizer at the same learning rate)."""
-
-
 def _names(name: str, answer) -> set:
     if type(answer) not in (set, frozenset, list, tuple):
         fail(
@@ -1323,6 +1369,7 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     sweep makes this instant). Introduced in lesson 07.
     """
     optimizers = reference("optimizers")
+    SURVIVAL_SETTING = _lesson("SURVIVAL_SETTING")
     names = _names("survivors", survivors)
     unknown = sorted(names - set(optimizers.OPTIMIZERS))
     if unknown:
@@ -1350,11 +1397,6 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     )
 
 
-SAFE_STEP = 0.5
-"""Lesson 07's rule of thumb: a run at the survival setting stays finite if, after 1000 equal
-gradients of its typical size, an optimizer's step per weight stays below this many learning rates."""
-
-
 @exercise("(b)", ("predict_survivors",), stand_in="predict_survivors")
 def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> None:
     """Check ``predict_survivors(gradient)``: the optimizers whose step after 1000 equal gradients
@@ -1367,6 +1409,7 @@ def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> Non
     Introduced in lesson 07.
     """
     optimizers = reference("optimizers")
+    SAFE_STEP = _lesson("SAFE_STEP")
     for gradient in (0.003, 0.08, 0.7) if hidden else (0.02, 0.2):
         names = _names(f"predict_survivors({gradient})", call_quietly(predict_survivors, gradient))
         unknown = sorted(names - set(optimizers.OPTIMIZERS))
@@ -1397,12 +1440,6 @@ def check_survivor_prediction(predict_survivors, *, hidden: bool = False) -> Non
 
 # --- lesson 08: capstone ---
 
-CAPSTONE_SETUP = {"batch_size": 500, "learning_rate": 0.005, "optimizer": "rmsprop_decay0.9"}
-"""The colleague's broken run of lesson 08's final exercise (naive loss, sum, float32 otherwise)."""
-
-DIAGNOSES = ("overshooting", "log(0)")
-"""The answers the diagnosis exercise accepts."""
-
 _FIXABLE = ("learning_rate", "loss", "reduction", "dtype", "epsilon", "flush_subnormals")
 
 
@@ -1423,10 +1460,6 @@ def _diagnose(result) -> str:
     if step >= 100 and float(before.min()) < 0.25 * float(result.losses[0]):
         return "log(0)"
     return "unclear"
-
-
-EVIDENCE = ("smallest_loss_step", "limit_crossed_step")
-"""The measurements the diagnosis exercise asks for (the keys of ``my_evidence``)."""
 
 
 def _measured_evidence(**setup) -> dict:
@@ -1452,6 +1485,7 @@ def check_diagnosis(my_diagnosis, my_evidence, *, hidden: bool = False) -> None:
     Both checks measure the run; the visible one grades the evidence and only the form of the
     diagnosis, the hidden one the diagnosis too. Introduced in lesson 08.
     """
+    CAPSTONE_SETUP, DIAGNOSES, EVIDENCE = map(_lesson, ("CAPSTONE_SETUP", "DIAGNOSES", "EVIDENCE"))
     if type(my_diagnosis) is not str or str.__str__(my_diagnosis) not in DIAGNOSES:
         fail(
             f"my_diagnosis should be one of {', '.join(map(repr, DIAGNOSES))}, got {my_diagnosis!r}.",
@@ -1509,6 +1543,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
     clipping) is rejected with what the run measured: its largest logit gap against the limit
     where a probability becomes exactly 0. Introduced in lesson 08.
     """
+    CAPSTONE_SETUP = _lesson("CAPSTONE_SETUP")
     if type(my_fixed_setup) is not dict:
         fail(
             f"my_fixed_setup should be a dict of train() arguments, got {type(my_fixed_setup).__name__}.",

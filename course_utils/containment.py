@@ -36,111 +36,23 @@ import ctypes
 import errno
 import json
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 
-from .training import require_positive_int
+from .limits import Limits
 
 MiB = 2**20
-SANDBOXES = ("auto", "bwrap", "none")
 TOKEN_VARIABLE = "BATCH205_GRADING_TOKEN"  # in the environment of every process a kernel starts
 
 
 class LimitExceededError(RuntimeError):
     """A submission went past one of its limits; nbgrader scores it as a crashed notebook."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The limits of one submission's grading kernel (defaults suit a laptop).
-
-    Parameters
-    ----------
-    memory_mb : address space of each kernel process, and memory (PSS) of all of them together
-    cpu_seconds : CPU time of the kernel's processes together (each cell also has nbgrader's
-        wall-clock ``Execute.timeout``)
-    processes : processes the kernel may have at once, itself included
-    file_size_mb : size of any one file written
-    disk_mb : bytes written into the kernel's working folder, home and ``/tmp`` together
-    output_mb : output (printed text, images) of the notebook
-    wall_seconds : the whole grading of one submission, kernel start to end
-    sandbox : ``"auto"`` (bubblewrap when it is installed and works), ``"bwrap"`` (required),
-        ``"none"`` (limits only)
-    """
-
-    memory_mb: int = 4096
-    cpu_seconds: int = 1200
-    processes: int = 64
-    file_size_mb: int = 256
-    disk_mb: int = 1024
-    output_mb: int = 32
-    wall_seconds: int = 3600
-    sandbox: str = "auto"
-
-    def __post_init__(self):
-        for field in fields(self):
-            if field.name != "sandbox":
-                require_positive_int(field.name, getattr(self, field.name))
-        if self.sandbox not in SANDBOXES:
-            raise ValueError(
-                f"sandbox={self.sandbox!r} is not valid; it must be one of {', '.join(SANDBOXES)}"
-            )
-        if self.sandbox == "bwrap" and not bwrap_works():
-            raise ValueError(
-                "sandbox='bwrap' but bubblewrap is not installed or does not work here "
-                "(Debian: apt-get install bubblewrap); use sandbox='auto' or 'none'"
-            )
-
-    @property
-    def uses_bwrap(self) -> bool:
-        return self.sandbox == "bwrap" or (self.sandbox == "auto" and bwrap_works())
-
-    def describe(self) -> str:
-        """One line for the summary: the limits and whether the sandbox is used."""
-        sandbox = (
-            "bubblewrap sandbox: yes (read-only file system, own process namespace)"
-            if self.uses_bwrap
-            else "bubblewrap sandbox: no (limits, private home and process-tree kill only)"
-        )
-        return (
-            f"each submission contained: memory {self.memory_mb} MiB, CPU {self.cpu_seconds} s, "
-            f"{self.processes} processes, files {self.file_size_mb} MiB, disk {self.disk_mb} MiB, "
-            f"output {self.output_mb} MiB, {self.wall_seconds} s in all; {sandbox}"
-        )
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Limits:
-        return cls(**json.loads(text))
-
-
-_BWRAP: dict[str, bool] = {}
-
-
-def bwrap_works() -> bool:
-    """Whether ``bwrap`` is on PATH and can start a sandbox here (checked once per process)."""
-    if "ok" not in _BWRAP:
-        path = shutil.which("bwrap")
-        ok = False
-        if path and sys.platform.startswith("linux"):
-            try:
-                probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-                probe += ["--unshare-pid", "--die-with-parent", "--", "true"]
-                ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-        _BWRAP["ok"] = ok
-    return _BWRAP["ok"]
 
 
 # --- the process that starts the kernel: rlimits, then exec ---

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from .model import require_choice
+from .validate import require_bool, require_choice, require_kind, require_path
 
 SAMPLE_PATH = Path(__file__).with_name("bundled") / "mnist_sample.npz"
 SAMPLE_SHA256 = "2615774a707788b3fde64e773aa79acd1d5d138db1fbb7625e7d080c95f116bc"
@@ -72,6 +72,11 @@ class MnistData:
             f"MnistData({self.name!r}: {len(self.train_labels)} train, "
             f"{len(self.test_labels)} test images of 28×28 pixels)"
         )
+
+
+def require_data(data) -> MnistData:
+    """Return ``data`` if it is an :class:`MnistData`; otherwise a TypeError saying where one comes from."""
+    return require_kind("data", data, "MnistData", source=" (from load_mnist)")
 
 
 def _as_float_images(pixels: np.ndarray) -> np.ndarray:
@@ -132,6 +137,9 @@ def read_idx(path: str | os.PathLike, *, expect_dims: int) -> np.ndarray:
     DataError
         If the file is not gzip, has the wrong magic number or its size disagrees with its header.
     """
+    require_path("path", path)
+    if expect_dims not in (1, 3) or isinstance(expect_dims, bool):
+        raise ValueError(f"expect_dims={expect_dims!r} is not valid; choose 1 (labels) or 3 (images)")
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
@@ -179,6 +187,12 @@ def fetch_mnist(
     DataError
         Naming every mirror tried and why it failed (network error or wrong hash).
     """
+    require_path("directory", directory, optional=True)
+    if isinstance(mirrors, str) or not all(isinstance(m, str) for m in mirrors):
+        raise TypeError(f"mirrors={mirrors!r} is not valid; it must be a tuple of URLs (strings)")
+    if files is not None and not isinstance(files, dict):
+        raise TypeError(f"files={files!r} is not valid; it must be a dict of file name -> hash")
+    require_bool("progressbar", progressbar)
     directory = Path(directory) if directory is not None else data_dir()
     directory.mkdir(parents=True, exist_ok=True)
     for name, known_hash in (files or MNIST_FILES).items():
@@ -204,6 +218,7 @@ def fetch_mnist(
 
 def full_mnist_present(directory: str | os.PathLike | None = None) -> bool:
     """True if all four MNIST files are in the cache (their hashes are checked when loading)."""
+    require_path("directory", directory, optional=True)
     directory = Path(directory) if directory is not None else data_dir()
     return all((directory / name).is_file() for name in MNIST_FILES)
 
@@ -257,6 +272,7 @@ def load_mnist(source: str = "sample", directory: str | os.PathLike | None = Non
     ((4000, 784), 'float32')
     """
     source = require_choice("source", source, SOURCES)
+    require_path("directory", directory, optional=True)
     if source == "full" or (source == "auto" and full_mnist_present(directory)):
         return load_full(directory)
     return load_sample()

@@ -22,10 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import MnistData
+from .data import MnistData, require_data
 from .linear import logits_of, weight_gradients
-from .model import DEFAULT_EPSILON, loss_and_gradient, predict, softmax
-from .training import StepRecord, TrainResult, train
+from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, loss_and_gradient, predict, softmax
+from .training import StepRecord, TrainResult, require_batch_fits, train
+from .validate import (
+    require_array,
+    require_bool,
+    require_choice,
+    require_items,
+    require_positive_int,
+    require_positive_real,
+    require_real,
+)
 
 # --- lessons 03 and 04: gradient norms and logit gaps ---
 
@@ -45,7 +54,7 @@ def logit_gap(logits: np.ndarray) -> float:
 
     Introduced in lesson 03.
     """
-    z = np.asarray(logits, dtype=np.float64)
+    z = require_array("logits", logits, ndim=2).astype(np.float64)
     if not np.isfinite(z).all():
         return float("nan")
     return float((z.max(axis=1) - z.min(axis=1)).max())
@@ -62,8 +71,8 @@ def gradient_norm(grad_weights: np.ndarray, grad_bias: np.ndarray) -> float:
 
     Introduced in lesson 03.
     """
-    w = np.asarray(grad_weights, dtype=np.float64)
-    b = np.asarray(grad_bias, dtype=np.float64)
+    w = require_array("grad_weights", grad_weights).astype(np.float64)
+    b = require_array("grad_bias", grad_bias).astype(np.float64)
     return float(np.sqrt(np.sum(w * w) + np.sum(b * b)))
 
 
@@ -160,7 +169,15 @@ def batch_gradient_norm(
 
     Introduced in lesson 03.
     """
-    dt = np.dtype(dtype)
+    require_data(data)
+    require_positive_int("batch_size", batch_size)
+    require_batch_fits(batch_size, len(data.train_labels))
+    for name, value, shape in (("weights", weights, (784, 10)), ("bias", bias, (10,))):
+        if value is not None and require_array(name, value).shape != shape:
+            raise ValueError(f"{name} of shape {value.shape} is not valid; it must have shape {shape}")
+    require_choice("reduction", reduction, REDUCTIONS)
+    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
+    require_choice("loss", loss, LOSSES)
     x = data.train_images[:batch_size].astype(dt)
     onehot = np.eye(10, dtype=dt)[data.train_labels[:batch_size]]
     w = np.zeros((784, 10), dt) if weights is None else np.asarray(weights, dtype=dt)
@@ -223,6 +240,8 @@ def trace_gradients(data: MnistData, *, every: int = 10, **train_arguments) -> G
 
     Introduced in lesson 05.
     """
+    require_data(data)
+    require_positive_int("every", every)
     steps = train_arguments.get("steps", 1000)
     zero_rows, dead_rows, accuracy_steps, accuracy = [], [], [], []
     test_images = data.test_images.astype(train_arguments.get("dtype", "float32"), copy=False)
@@ -292,7 +311,10 @@ def losses_by_gap(
 
     Introduced in lesson 06.
     """
-    dt = np.dtype(dtype)
+    require_items("gaps", gaps, require_real)
+    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
+    require_bool("flush", flush)
+    require_positive_real("epsilon", epsilon)
     gaps = np.asarray(gaps, dtype=dt)
     onehot = np.zeros((1, 10), dtype=dt)
     onehot[0, 1] = 1

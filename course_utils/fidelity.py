@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .validate import require_choice
+
 BUNDLED = Path(__file__).with_name("bundled")
 
 TENSORFLOW_RECORDS = {
@@ -56,7 +58,7 @@ def tensorflow_record(name: str) -> dict:
 
     Introduced in lesson 07.
     """
-    return _read_record("TensorFlow", TENSORFLOW_RECORDS, name)
+    return _read_record(TENSORFLOW_RECORDS, name)
 
 
 PYTORCH_RECORDS = {
@@ -103,10 +105,9 @@ def pytorch_record(name: str) -> dict:
 
     Introduced in lesson 09.
     """
-    return _read_record("PyTorch", PYTORCH_RECORDS, name)
+    return _read_record(PYTORCH_RECORDS, name)
 
 
-def _read_record(framework: str, records: dict[str, str], name: str) -> dict:
-    if name not in records:
-        raise ValueError(f"no {framework} recording {name!r}; choose one of {sorted(records)}")
+def _read_record(records: dict[str, str], name: str) -> dict:
+    require_choice("name", name, tuple(records))
     return json.loads((BUNDLED / records[name]).read_text())

@@ -20,6 +20,7 @@ from pathlib import Path
 
 def run(job: dict) -> dict:
     from . import containment, grading
+    from .limits import Limits
 
     containment.become_subreaper()  # detached descendants stay ours to count and to kill
     home = Path(job["home"])
@@ -27,7 +28,7 @@ def run(job: dict) -> dict:
     os.environ["TMPDIR"] = job["tmp"]
     tempfile.tempdir = None
     containment.BOX = containment.Box(
-        limits=containment.Limits.from_json(job["limits"]),
+        limits=Limits.from_json(job["limits"]),
         workdir=Path(job["course"]),
         home=home,
         tmp=Path(job["tmp"]),
@@ -50,7 +51,7 @@ def run(job: dict) -> dict:
     elif outcome["success"]:
         error = ""
     else:
-        error = grading._error_of(log, outcome.get("error", ""))
+        error = grading.error_of(log, outcome.get("error", ""))
     return {"success": bool(outcome["success"]), "error": error, "limit": tripwire.limit, "log": log}
 
 

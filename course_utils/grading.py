@@ -4,8 +4,8 @@ nbgrader does all the work (``NbGraderAPI.generate_assignment``, ``.autograde``,
 ``.generate_feedback``, its ``Gradebook`` and its CSV export plugin); this module only saves
 the steps an instructor would otherwise repeat by hand: copying submissions into nbgrader's folder
 layout, grading each student separately so that one broken notebook does not stop the batch
-(``grade`` runs them in parallel, each contained: :mod:`course_utils.batch`), and printing a
-table of the results. The settings (source folder ``lessons``, per-cell timeout,
+(:func:`course_utils.batch.grade` runs them in parallel, each contained), and reading back
+the results. The settings (source folder ``lessons``, per-cell timeout,
 restoring deleted test cells, feedback without hidden tests) come from the course's
 ``nbgrader_config.py``. The README's "For instructors" section shows the plain nbgrader commands
 next to ``python -m course_utils release`` and ``python -m course_utils grade``.
@@ -239,8 +239,8 @@ def ensure_assignment(api, lesson: str) -> None:
 def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[StudentResult]:
     """Autograde each student separately (``NbGraderAPI.autograde``) and read back the grades.
 
-    In this process, one after another and without containment; ``grade`` uses
-    :func:`course_utils.batch.grade_class` instead.
+    In this process, one after another and without containment (``progress`` grades a learner's
+    own notebooks this way); :func:`course_utils.batch.grade` grades a class in contained workers.
 
     A notebook that nbgrader cannot grade (not JSON, a kernel that dies, ...) gives a result
     with ``error`` set and zero points; the batch goes on with the next student.
@@ -255,16 +255,17 @@ def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[S
             warnings.filterwarnings("ignore", message="Object of type .* not in session")
             outcome = api.autograde(lesson, student)
         log = outcome.get("log", "")
-        error = "" if outcome["success"] else _error_of(log, outcome.get("error", ""))
-        results.append(_read_result(api, lesson, student, log, error))
+        error = "" if outcome["success"] else error_of(log, outcome.get("error", ""))
+        results.append(read_result(api, lesson, student, log, error))
         if progress is not None:
             seconds = time.perf_counter() - start
             progress(f"[{number}/{len(students)}] {student}: autograded in {seconds:.0f} s")
     return results
 
 
-def _error_of(log: str, error: str) -> str:
-    """The last exception that nbgrader logged for a failed notebook (``module.Error: message``)."""
+def error_of(log: str, error: str) -> str:
+    """The last exception that nbgrader logged for a failed notebook (``module.Error: message``):
+    what a summary says of a submission that could not be graded."""
     for text in (log, error):
         found = re.findall(r"^\s*((?:[\w.]+\.)?\w+(?:Error|Exception|Interrupt): .*)$", text, re.M)
         if found:
@@ -273,7 +274,9 @@ def _error_of(log: str, error: str) -> str:
     return lines[-1] if lines else "unknown error"
 
 
-def _read_result(api, lesson: str, student: str, log: str, error: str) -> StudentResult:
+def read_result(api, lesson: str, student: str, log: str, error: str) -> StudentResult:
+    """One student's :class:`StudentResult` as the gradebook holds it after ``autograde``, with
+    ``log`` (nbgrader's) and ``error`` (empty if the notebook was graded)."""
     from nbgrader.api import MissingEntry
 
     cells, score, max_score = [], 0.0, 0.0
@@ -386,84 +389,3 @@ def export_grades(api, to: str | Path) -> Path:
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         exporter.export(gradebook)
     return to
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    """What ``grade`` did: one result per student, and where the feedback and grades went."""
-
-    lesson: str
-    results: tuple[StudentResult, ...]
-    feedback: Path
-    grades_csv: Path
-    feedback_error: str = ""  # nbgrader still writes the feedback of the other students
-    containment: str = ""  # the limits each submission ran under, and whether in a sandbox
-
-
-def grade(
-    lesson: str,
-    submissions: str | Path,
-    *,
-    course: str | Path | None = None,
-    timeout: int | None = None,
-    grades_csv: str | Path | None = None,
-    progress=None,
-    jobs: int | None = None,
-    limits: dict | None = None,
-) -> BatchReport:
-    """Collect, autograde, generate feedback and export grades for one lesson.
-
-    nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
-    ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
-    contained worker processes at once (:mod:`course_utils.batch`); ``jobs`` and ``limits``
-    (keyword arguments of :class:`course_utils.containment.Limits`) override the
-    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
-    """
-    from . import batch
-
-    root = course_root(course)
-    if lesson not in lesson_names(root):
-        raise GradingError(f"no such lesson: {lesson} (known: {lesson_names(root)})")
-    api = nbgrader_api(root, timeout=timeout)
-    jobs, contained = batch.settings(api.config, jobs=jobs, **(limits or {}))
-    students = collect(lesson, submissions, root)
-    if not students:
-        raise GradingError(f"no submissions found in {submissions}")
-    results = batch.grade_class(
-        api,
-        lesson,
-        students,
-        jobs=jobs,
-        limits=contained,
-        timeout=timeout,
-        submissions=Path(submissions).resolve(),
-        progress=progress,
-    )
-    feedback_error = ""
-    try:
-        feedback = generate_feedback(api, lesson)
-    except GradingError as error:
-        feedback, feedback_error = root / api.coursedir.feedback_directory, str(error)
-    csv = export_grades(api, grades_csv or root / "grades.csv")
-    return BatchReport(lesson, tuple(results), feedback, csv, feedback_error, contained.describe())
-
-
-def summary_table(results) -> str:
-    """A plain-text table: one row per student with score, maximum and what went wrong."""
-    rows = [("student", "score", "max", "notes")]
-    for r in results:
-        notes = []
-        if r.error:
-            notes.append(f"NOT GRADED: {r.error}")
-        notes.extend(r.contained)
-        if r.timed_out:
-            notes.append(f"timed out: {', '.join(r.timed_out)}")
-        if r.restored:
-            notes.append(f"deleted test cells restored: {', '.join(r.restored)}")
-        if r.unconfirmed:
-            notes.append(f"CHECK BY HAND, passed without their ✓ output: {', '.join(r.unconfirmed)}")
-        rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}", "; ".join(notes)))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(
-        f"{s:<{widths[0]}}  {p:>{widths[1]}}  {m:>{widths[2]}}  {n}".rstrip() for s, p, m, n in rows
-    )

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import ml_dtypes  # registers bfloat16 with numpy: np.dtype("bfloat16") works from here on
 import numpy as np
 
-from .linear import is_low_precision, logits_of
+from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of
+from .validate import (
+    require_array,
+    require_bool,
+    require_choice,
+    require_int,
+    require_positive_real,
+)
 
 LOSSES = ("naive", "epsilon", "clipped", "stable")
 REDUCTIONS = ("sum", "mean")
@@ -43,7 +50,7 @@ def smallest_normal(dtype) -> np.floating:
     >>> float(smallest_normal("float16")), float(smallest_normal("bfloat16")) == 2.0**-126
     (6.103515625e-05, True)
     """
-    return ml_dtypes.finfo(np.dtype(dtype)).smallest_normal
+    return ml_dtypes.finfo(np.dtype(require_choice("dtype", dtype, DTYPES))).smallest_normal
 
 
 def flush_subnormals(a: np.ndarray) -> np.ndarray:
@@ -99,6 +106,9 @@ def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     >>> float(dtype_sum(losses)), float(np.add.reduce(losses))  # rounded once, or at every addition
     (470.0, 430.0)
     """
+    require_array("a", a, dtypes=DTYPES)
+    require_int("axis", axis)
+    require_bool("keepdims", keepdims)
     if is_low_precision(a.dtype):
         return a.astype(np.float32).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
     return a.sum(axis=axis, keepdims=keepdims)
@@ -121,6 +131,8 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     >>> print(p[0, 0], p.dtype)  # (print: numpy 1.x and 2.x write a scalar's repr differently)
     0.1 float32
     """
+    require_array("logits", logits, dtypes=DTYPES)
+    require_bool("flush", flush)
     _, exps = _shifted_exp(logits, flush)
     if flush and exps.dtype == np.float32:
         # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
@@ -191,8 +203,20 @@ def loss_and_gradient(
     -------
     LossAndGradient
         ``loss`` is a scalar of the input dtype (one per run for a stack); it may be ``nan`` or
-        ``inf``, never an exception.
+        ``inf``, never an exception; bad arguments raise a TypeError or ValueError naming them.
     """
+    require_array("logits", logits, ndim=(2, 3), dtypes=DTYPES)
+    require_array("onehot", onehot, ndim=(2, 3), dtypes=(logits.dtype.name,))
+    if onehot.shape not in (logits.shape, logits.shape[-2:]):
+        raise ValueError(
+            f"onehot of shape {onehot.shape} does not fit logits of shape {logits.shape}; it must "
+            "have one row per example and one column per class"
+        )
+    require_choice("loss", loss, LOSSES)
+    require_choice("reduction", reduction, REDUCTIONS)
+    require_positive_real("epsilon", epsilon)
+    require_bool("flush", flush)
+    require_positive_real("loss_scale", loss_scale)
     dtype = logits.dtype
     batch = logits.shape[-2]
     # d(loss_scale * loss)/d(per-example loss): the scale for a sum, scale/B for a mean
@@ -268,6 +292,18 @@ def predict(
     (``"float16"`` or ``"bfloat16"``): mixed precision, the product's operands cast to that dtype
     and the logits cast back to float32 for the softmax (lesson 09).
     """
+    require_array("images", images, ndim=2, dtypes=DTYPES)
+    require_array("weights", weights, ndim=(2, 3), dtypes=DTYPES)
+    require_array("bias", bias, ndim=(1, 2, 3), dtypes=DTYPES)
+    if weights.shape[-2:] != (images.shape[1], bias.shape[-1]):
+        raise ValueError(
+            f"weights of shape {weights.shape} do not fit images of shape {images.shape} and bias "
+            f"of shape {bias.shape}; they must be (pixels, classes), or (runs, pixels, classes)"
+        )
+    require_bool("flush", flush)
+    require_choice("summation", summation, SUMMATIONS)
+    if autocast is not None:
+        require_choice("autocast", autocast, LOW_PRECISION)
     with np.errstate(invalid="ignore", over="ignore"):
         if autocast is not None:
             low = np.dtype(autocast)
@@ -351,13 +387,3 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
             largest_finite=float(info.max),
             epsilon=float(info.eps),
         )
-
-
-def require_choice(name: str, value, allowed: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``allowed``; otherwise a ValueError naming all of them."""
-    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        value = np.dtype(value).name
-    if not isinstance(value, str) or value not in allowed:
-        choices = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name}={value!r} is not valid; choose one of {choices}")
-    return value

@@ -72,7 +72,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import _fast
-from .data import MnistData
+from .cores import usable_cores
+from .data import MnistData, require_data
 from .optimizers import OPTIMIZERS
 from .training import (
     LossScaler,
@@ -84,9 +85,9 @@ from .training import (
     inputs,
     predictions_of,
     require_batch_fits,
-    require_positive_int,
     train_step,
 )
+from .validate import require_bool, require_items, require_kind, require_positive_int
 
 PIXELS, CLASSES = 784, 10
 
@@ -141,11 +142,12 @@ def iter_train_many(
     workers: int | None = None,
 ) -> Iterator[tuple[int, TrainResult]]:
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
-    configs = list(configs)
+    require_data(data)
+    configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
+    require_bool("progress", progress)
+    require_positive_int("workers", workers, optional=True)
     for config in configs:  # bad input is reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
-    if workers is not None:
-        require_positive_int("workers", workers)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(_group_key(config), []).append(i)
@@ -194,9 +196,7 @@ def default_workers() -> int:
             raise ValueError(
                 f"BATCH205_WORKERS={setting!r} is not valid; it must be a whole number >= 1"
             ) from None
-    if hasattr(os, "sched_getaffinity"):  # the cores this process may use, not all the machine's
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return usable_cores()
 
 
 def _work(configs: list[TrainConfig]) -> int:

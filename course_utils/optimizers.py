@@ -38,6 +38,8 @@ from functools import partial
 
 import numpy as np
 
+from .validate import require_choice, require_positive_int, require_positive_real
+
 
 def _like(params: list[np.ndarray], value: float) -> list[np.ndarray]:
     """One slot per parameter, same shape and dtype, filled with ``value``."""
@@ -273,10 +275,13 @@ def steady_step(
 
     Introduced in lesson 07.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}.")
+    require_choice("optimizer", optimizer, tuple(OPTIMIZERS))
+    require_positive_int("steps", steps)
+    require_positive_real("learning_rate", learning_rate)
+    if isinstance(gradient, (str, bytes)) or np.asarray(gradient).dtype.kind not in "iuf":
+        raise TypeError(
+            f"gradient={gradient!r} is not valid; it must be a number or an array of numbers"
+        )
     grad = np.array(gradient, dtype=np.float64)
     rule = OPTIMIZERS[optimizer](learning_rate=learning_rate)
     weight = np.zeros_like(grad)

@@ -15,11 +15,80 @@ import textwrap
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import NullLocator
 
-# --- shared: palette, legends, figures, outcome cells ---
+from .sweep import SWEEP_DTYPE, require_table
+from .validate import (
+    require_array,
+    require_bool,
+    require_choice,
+    require_items,
+    require_kind,
+    require_mapping,
+    require_positive_int,
+    require_positive_real,
+    require_real,
+    require_text,
+    shown,
+)
+
+# --- shared: checks of the arguments, palette, legends, figures, outcome cells ---
+
+
+def _texts(**texts) -> None:
+    """Titles and labels: a string, or None for the figure's own."""
+    for name, value in texts.items():
+        require_text(name, value, optional=True)
+
+
+def _axes(ax) -> None:
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax={shown(ax)} is not valid; it must be None or a matplotlib Axes")
+
+
+def _results(results) -> None:
+    require_items("results", results, lambda name, r: require_kind(name, r, "TrainResult"))
+
+
+def _numbers(name: str, values, count: int | None = None, *, dtypes=None) -> np.ndarray:
+    """``values`` (a list or array of numbers, NaN allowed: a run that went NaN), ``count`` of them."""
+    require_items(name, values, lambda _, value: value)  # a list of values, not a string or dict
+    array = require_array(name, np.asarray(values), ndim=1, dtypes=dtypes)
+    if count is not None and len(array) != count:
+        raise ValueError(f"{name} has {len(array)} values; it must have {count}, one per batch size")
+    return array
+
+
+def _variants(batch_sizes, accuracies, went_nonfinite) -> int:
+    """The arguments of :func:`plot_accuracy_by_variant`; returns the number of batch sizes."""
+    count = len(require_items("batch_sizes", batch_sizes, require_positive_int))
+    require_mapping("accuracies", accuracies, lambda name, values: _numbers(name, values, count))
+    if went_nonfinite is not None:
+        require_mapping(
+            "went_nonfinite",
+            went_nonfinite,
+            lambda name, values: _numbers(name, values, count, dtypes=("bool",)),
+        )
+    return count
+
+
+def _grid(name: str, grid) -> np.ndarray:
+    if require_table(name, grid).ndim != 2:
+        raise ValueError(f"{name} is not valid; it must be a 2-D sweep table (from fix_grid)")
+    return grid
+
+
+def _line_style(line: dict) -> None:
+    """Line options (``color=``, ``ls=``, ...): matplotlib's own names, checked before drawing."""
+    try:
+        Line2D([], [], **line)
+    except (AttributeError, TypeError) as error:
+        raise TypeError(f"not a line option of matplotlib: {error}") from None
+
 
 # Okabe–Ito colour-blind-safe palette.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -45,6 +114,9 @@ def add_figure_legend(figure, *, ncols: int = 3, **options):
 
     Introduced in lesson 04 (its two-panel figure is composed in the notebook).
     """
+    if not isinstance(figure, Figure):
+        raise TypeError(f"figure={figure!r} is not valid; it must be a matplotlib Figure")
+    require_positive_int("ncols", ncols)
     handles, labels = [], []
     for ax in figure.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -124,6 +196,10 @@ def plot_digits(images, labels, predictions, *, title: str | None = None) -> Fig
 
     Introduced in lesson 01.
     """
+    count = len(require_array("images", images, ndim=(2, 3)))
+    _numbers("labels", labels, count)
+    _numbers("predictions", predictions, count)
+    _texts(title=title)
     count = len(images)
     figure = Figure(figsize=(1.1 * count, 1.6), layout="constrained")
     axes = figure.subplots(1, count, squeeze=False)[0]
@@ -142,6 +218,9 @@ def plot_weight_images(weights, *, title: str | None = None) -> Figure:
     Non-finite weights (a run that went NaN) are shown as a labelled empty panel.
     Introduced in lesson 01.
     """
+    if require_array("weights", weights, ndim=2).shape != (784, 10):
+        raise ValueError(f"weights of shape {weights.shape} is not valid; it must have shape (784, 10)")
+    _texts(title=title)
     weights = np.asarray(weights, dtype=np.float64)
     figure = Figure(figsize=(8.0, 3.6), layout="constrained")
     axes = figure.subplots(2, 5)
@@ -166,6 +245,9 @@ def plot_weight_images(weights, *, title: str | None = None) -> Figure:
 
 def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
     """Loss per step of one or more ``TrainResult`` (log scale); the first non-finite step is marked."""
+    _results(results)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure() if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 4, results, strict=False):
@@ -198,6 +280,9 @@ def plot_loss_curves(results, *, title: str | None = None, ax=None) -> Figure:
 
 def plot_accuracy_vs_batch_size(table, *, title: str | None = None, ax=None) -> Figure:
     """Final test accuracy against batch size from a sweep table; runs that went NaN: crosses at 0."""
+    require_table("table", table)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure() if own_figure else (ax.figure, ax)
     finite = ~table["went_nonfinite"]
@@ -228,6 +313,8 @@ def plot_failing_pattern(tables: dict, *, title: str | None = None) -> Figure:
     vermillion cell went NaN, a blue cell trained to the end; a lone size shows as a thin line.
     Introduced in lesson 02.
     """
+    require_mapping("tables", tables, require_table)
+    _texts(title=title)
     figure, ax = new_figure(8.0, 0.9 + 0.5 * len(tables))
     for row, table in enumerate(tables.values()):
         colors = np.where(table["went_nonfinite"], NAN_MARKER["color"], COLORS[0])
@@ -254,6 +341,15 @@ def plot_largest_logit_gap(
     values outside are drawn on its edge (never dropped).
     Introduced in lesson 02.
     """
+    count = len(_numbers("batch_sizes", batch_sizes))
+    _numbers("gaps", gaps, count)
+    _numbers("went_nonfinite", went_nonfinite, count, dtypes=("bool",))
+    require_kind("limits", limits, "FloatLimits", source=" (from float_limits)")
+    if ylim is not None and not (
+        isinstance(ylim, (tuple, list)) and len(ylim) == 2 and ylim[0] < ylim[1]
+    ):
+        raise ValueError(f"ylim={ylim!r} is not valid; it must be None or (low, high), low < high")
+    _texts(title=title)
     figure, ax = new_figure(8.0, 3.8)
     batch_sizes = np.asarray(batch_sizes)
     gaps = np.asarray(gaps, dtype=float)
@@ -297,6 +393,12 @@ def plot_gradient_norms(
     on linear axes (the default) proportionality shows as a straight line, ``log=True`` uses
     log–log axes instead (to compare series that span decades). Introduced in lesson 03.
     """
+    count = len(_numbers("batch_sizes", batch_sizes))
+    require_mapping("norms", norms, lambda name, values: _numbers(name, values, count))
+    require_bool("fit", fit)
+    require_bool("log", log)
+    _texts(ylabel=ylabel, title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(6.4, 3.8) if own_figure else (ax.figure, ax)
     sizes = np.asarray(batch_sizes, dtype=np.float64)
@@ -361,6 +463,9 @@ def plot_logit_gap_traces(traces, limits, *, title: str | None = None) -> Figure
     Left, the whole range; right, the same runs zoomed onto the limits, which lie too close
     together to tell apart at full scale. Introduced in lesson 03.
     """
+    require_items("traces", traces, lambda name, trace: require_kind(name, trace, "StepTrace"))
+    require_kind("limits", limits, "FloatLimits", source=" (from float_limits)")
+    _texts(title=title)
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
     full, zoom = figure.subplots(1, 2, width_ratios=(3, 2))
     _gap_traces_on(full, traces)
@@ -382,6 +487,8 @@ def plot_outcomes_by_batch_size(tables: dict, *, title: str | None = None) -> Fi
     A blue dot trained to the end (or to the sweep's last step), a red cross went NaN.
     Introduced in lesson 03.
     """
+    require_mapping("tables", tables, require_table)
+    _texts(title=title)
     figure, ax = new_figure(8.0, 0.9 + 0.55 * len(tables))
     for row, table in enumerate(tables.values()):
         sizes, nan = table["batch_size"], table["went_nonfinite"]
@@ -402,6 +509,10 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
     non-finite are red crosses. ``products`` draws the lines ``learning_rate · batch_size = c``
     (straight on log–log axes) for each ``c``. Introduced in lesson 03.
     """
+    require_table("table", table)
+    require_items("products", products, require_positive_real, empty=True)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(7.6, 4.6) if own_figure else (ax.figure, ax)
     finite = ~table["went_nonfinite"]
@@ -509,6 +620,12 @@ def plot_loss_vs_examples(
     at least one step, to tame the noise of small batches. A red cross marks a run's first
     non-finite step. Introduced in lesson 04.
     """
+    _results(results)
+    require_choice("per", per, ("examples", "steps"))
+    require_positive_int("window", window)
+    _texts(title=title)
+    _axes(ax)
+    _line_style(line)
     own_figure = ax is None
     figure, ax = new_figure(6.4, 3.8) if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 2, results, strict=False):
@@ -555,6 +672,9 @@ def plot_accuracy_by_variant(
     maps a label to one boolean per batch size: runs that went NaN are drawn as red crosses at 0.
     Introduced in lesson 05.
     """
+    _variants(batch_sizes, accuracies, went_nonfinite)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
     sizes = np.asarray(batch_sizes)
@@ -591,6 +711,10 @@ def plot_gradient_trace(
     examples the model got wrong with certainty (target probability exactly 0).
     Introduced in lesson 05.
     """
+    require_kind("trace", trace, "GradientTrace", source=" (from trace_gradients)")
+    if stable_accuracy is not None:
+        require_real("stable_accuracy", stable_accuracy, low=0, high=1)
+    _texts(title=title)
     figure = Figure(figsize=(9.6, 3.4), layout="constrained")
     left, right = figure.subplots(1, 2)
     result = trace.result
@@ -692,6 +816,9 @@ def plot_loss_per_example(results, *, title: str | None = None, ax=None) -> Figu
     non-finite step.
     Introduced in lesson 06.
     """
+    _results(results)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(7.2, 3.6) if own_figure else (ax.figure, ax)
     for color, result in zip(COLORS * 4, results, strict=False):
@@ -730,6 +857,9 @@ def plot_accuracy_and_loss_by_variant(
     :func:`plot_accuracy_by_variant`.
     Introduced in lesson 06.
     """
+    count = _variants(batch_sizes, accuracies, went_nonfinite)
+    require_mapping("losses", losses, lambda name, values: _numbers(name, values, count))
+    _texts(title=title)
     figure = Figure(figsize=(10.0, 3.8), layout="constrained")
     left, right = figure.subplots(1, 2)
     plot_accuracy_by_variant(
@@ -783,6 +913,9 @@ def format_outcome_table(tables: dict, *, column: str = "batch_size", header: st
     ``k``; a missing combination is left blank. The text twin of :func:`plot_outcome_matrix`.
     Introduced in lesson 07.
     """
+    require_mapping("tables", tables, require_table)
+    require_choice("column", column, SWEEP_DTYPE.names)
+    _texts(header=header)
     columns, labels, _ = _outcome_grid(tables, column)
     width = max([len(header)] + [len(str(name)) for name in tables])
     head = f"{header:<{width}}" + "".join(f"{str(c):>10}" for c in columns)
@@ -800,6 +933,9 @@ def plot_outcome_matrix(
     Runs that went non-finite are grey cells labelled ``NaN@k`` (k = first non-finite step), so a
     NaN is never mistaken for a low accuracy. Introduced in lesson 07.
     """
+    require_mapping("tables", tables, require_table)
+    require_choice("column", column, SWEEP_DTYPE.names)
+    _texts(title=title, xlabel=xlabel)
     columns, labels, accuracy = _outcome_grid(tables, column)
     figure, ax = new_figure(3.2 + 1.1 * len(columns), 0.9 + 0.42 * len(tables))
     image = _outcome_cells(ax, accuracy, labels, size=8)
@@ -819,6 +955,10 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     float32 softmax gives a probability of exactly 0 (``float_limits().softmax_zero_gap``), where
     ``log(0)`` appears. Introduced in lesson 07.
     """
+    require_mapping("traces", traces, lambda name, trace: require_kind(name, trace, "StepTrace"))
+    require_positive_real("limit", limit)
+    _texts(title=title)
+    _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
     styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
@@ -846,6 +986,9 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
 
     Introduced in lesson 07.
     """
+    require_kind("trace", trace, "StepTrace", source=" (from trace_steps)")
+    require_positive_real("limit", limit)
+    _texts(title=title)
     figure = Figure(figsize=(9.0, 3.4), layout="constrained")
     left, right = figure.subplots(1, 2)
     result = trace.result
@@ -882,6 +1025,14 @@ def plot_phase_diagrams(
     named by ``column_labels``). Cells show the test accuracy; runs that went non-finite are grey
     cells labelled ``NaN@k``. Introduced in lesson 08.
     """
+    require_mapping("grids", grids, _grid)
+    columns = {grid.shape[1] for grid in grids.values()}
+    if len(require_items("column_labels", column_labels, lambda _, label: label)) not in columns:
+        raise ValueError(
+            f"column_labels has {len(column_labels)} labels; it must have one per column of the "
+            f"grids ({', '.join(map(str, sorted(columns)))})"
+        )
+    _texts(xlabel=xlabel, title=title)
     count = len(grids)
     figure = Figure(
         figsize=(1.2 + 3.0 * count, 1.5 + 0.42 * max(len(g) for g in grids.values())),
@@ -941,9 +1092,12 @@ def plot_causal_chain(
     """
     from .model import float_limits  # (measured, not typed: the limit of this dtype)
 
+    _texts(title=title)
     links = range(len(CAUSAL_CHAIN) - 1)
     marked = {}
     for name, given in (("cut", cut), ("hidden", hidden)):
+        if given is not None:
+            require_mapping(name, given, require_text)
         for link, fix in (given or {}).items():
             if link not in links or isinstance(link, bool):
                 raise ValueError(f"{name}: link {link!r} is not one of 0 to {len(links) - 1}")

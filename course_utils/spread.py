@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import MnistData
+from .data import MnistData, require_data
 from .linear import SUMMATIONS
 from .sweep import run_configs
 from .training import TrainConfig
+from .validate import require_bool, require_choice, require_int, require_items
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 
@@ -62,6 +63,12 @@ class Spread:
         return f"Spread({settings}: median {self}, {self.runs} runs, {int(self.nonfinite.sum())} non-finite)"
 
 
+def _setting(name: str, setting) -> dict:
+    if not isinstance(setting, dict):
+        raise TypeError(f"{name}={setting!r} is not valid; it must be a dict of train() arguments")
+    return setting
+
+
 def accuracy_spreads(
     data: MnistData,
     settings: Sequence[dict],
@@ -81,9 +88,13 @@ def accuracy_spreads(
     >>> spread.runs, bool(spread.nonfinite.any()), 0.8 < spread.low <= spread.high < 0.95
     (6, False, True)
     """
-    seeds, summations = tuple(seeds), tuple(summations)
-    if not seeds or not summations:
-        raise ValueError("accuracy_spreads needs at least one seed and one summation order")
+    require_data(data)
+    settings = require_items("settings", settings, _setting)
+    seeds = tuple(require_items("seeds", seeds, lambda name, seed: require_int(name, seed, low=0)))
+    summations = tuple(
+        require_items("summations", summations, lambda name, s: require_choice(name, s, SUMMATIONS))
+    )
+    require_bool("progress", progress, optional=True)
     configs = [
         TrainConfig(**setting, seed=seed, summation=summation)
         for setting in settings

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import load_mnist
+from .lesson_settings import CAPSTONE_SETUP, LR_SEARCH, SAFE_STEP, SURVIVAL_SETTING
 from .model import loss_and_gradient
 from .model import softmax as course_softmax
 from .optimizers import OPTIMIZERS, steady_step
@@ -68,8 +69,6 @@ def first_step_logits(images, onehot, learning_rate):
 
 def find_failing_learning_rate(data, batch_size, works, fails):
     """Bisection over learning rates in hundredths, mean loss for 50 steps; returns a failing one."""
-    from .checks import LR_SEARCH
-
     while fails - works > 1:
         middle = (works + fails) // 2
         if train(data, batch_size=batch_size, learning_rate=middle / 100, **LR_SEARCH).went_nonfinite:
@@ -102,15 +101,11 @@ def adam_update(param, grad, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, epsilon=
 def predict_survivors(gradient) -> set:
     """The optimizers whose step after 1000 equal gradients ``gradient`` stays below ``SAFE_STEP``
     learning rates (lesson 07, exercise (b)), from the course's update rules."""
-    from .checks import SAFE_STEP
-
     return {name for name in OPTIMIZERS if float(steady_step(name, gradient)) < SAFE_STEP}
 
 
 def survivors() -> set:
     """The optimizers that stay finite in lesson 07's survival setting (measured with ``sweep``)."""
-    from .checks import SURVIVAL_SETTING
-
     data = load_mnist("auto")
     table = sweep(data, optimizer=list(OPTIMIZERS), progress=False, **SURVIVAL_SETTING)
     return {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
@@ -121,6 +116,4 @@ def survivors() -> set:
 
 def fixed_setup() -> dict:
     """Lesson 08's colleague's setup with the cause of its NaN removed (the stable loss)."""
-    from .checks import CAPSTONE_SETUP
-
     return {**CAPSTONE_SETUP, "loss": "stable"}

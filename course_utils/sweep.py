@@ -28,7 +28,7 @@ import numpy as np
 import pooch
 from tqdm.auto import tqdm
 
-from .data import MnistData
+from .data import MnistData, require_data
 from .model import DEFAULT_EPSILON
 from .multirun import iter_train_many
 from .training import (
@@ -37,7 +37,17 @@ from .training import (
     TrainConfig,
     TrainResult,
     require_batch_fits,
+)
+from .validate import (
+    require_bool,
+    require_choice,
+    require_items,
+    require_kind,
+    require_mapping,
+    require_path,
     require_positive_int,
+    require_positive_real,
+    shown,
 )
 
 # The type of a sweep column for each type of setting (strings: sized by their choices).
@@ -109,13 +119,29 @@ def _code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _as_list(value) -> list:
+def _as_list(name: str, value) -> list:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         return [value]
-    values = list(value)
-    if not values:
-        raise ValueError("a sweep axis was given no values; give at least one")
-    return values
+    return require_items(name, value, lambda _, item: item)  # one value or more, not none
+
+
+def require_table(name: str, table) -> np.ndarray:
+    """Return ``table`` if it is a sweep table (what :func:`sweep`, :func:`run_configs` and
+    :func:`fix_grid` return, or rows of one); otherwise a TypeError naming ``name``."""
+    if not isinstance(table, np.ndarray) or table.dtype != SWEEP_DTYPE:
+        raise TypeError(
+            f"{name}={shown(table)} is not valid; it must be a sweep table (from sweep, "
+            "run_configs or fix_grid)"
+        )
+    return table
+
+
+def _check_options(progress, cache, workers) -> None:
+    """The options that :func:`sweep` and :func:`run_configs` share."""
+    require_bool("progress", progress, optional=True)
+    if not isinstance(cache, bool):
+        require_path("cache", cache)
+    require_positive_int("workers", workers, optional=True)
 
 
 def _row(config: TrainConfig, result: TrainResult) -> tuple:
@@ -218,7 +244,9 @@ optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
     [False, True]
     """
     arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
-    axes = [_as_list(arguments[name]) for name in SETTINGS]
+    require_data(data)
+    _check_options(progress, cache, workers)
+    axes = [_as_list(name, arguments[name]) for name in SETTINGS]
     configs = [
         TrainConfig(**dict(zip(SETTINGS, values, strict=True))) for values in itertools.product(*axes)
     ]
@@ -239,11 +267,11 @@ def run_configs(
     matrix of lesson 08 is one): cached rows are read, the others trained together and cached as
     each run ends, so an interrupted call keeps what it finished. Options as in :func:`sweep`.
     """
-    configs = list(configs)
+    require_data(data)
+    configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
+    _check_options(progress, cache, workers)
     for config in configs:  # all bad input reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
-    if workers is not None:
-        require_positive_int("workers", workers)
     store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
     table = np.zeros(len(configs), dtype=SWEEP_DTYPE)
     todo = []
@@ -269,11 +297,13 @@ def run_configs(
 
 def failing_batch_sizes(table: np.ndarray) -> list[int]:
     """Batch sizes whose run went non-finite, ascending (one configuration per batch size)."""
+    require_table("table", table)
     return sorted(int(b) for b in np.unique(table["batch_size"][table["went_nonfinite"]]))
 
 
 def smallest_failing_batch_size(table: np.ndarray) -> int | None:
     """The smallest batch size in ``table`` whose run went non-finite, or None if none did."""
+    require_table("table", table)
     failing = failing_batch_sizes(table)
     return failing[0] if failing else None
 
@@ -314,7 +344,10 @@ def first_failing_batch_size(
 
     Introduced in lesson 02.
     """
-    sizes = [int(b) for b in batch_sizes]
+    require_data(data)
+    sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
+    require_positive_int("chunk", chunk)
+    require_bool("progress", progress, optional=True)
     if progress is None:
         progress = len(sizes) >= 8
     bar = None
@@ -351,6 +384,9 @@ def phase_grid(
     Runs that went non-finite are NaN in the grid when ``value`` is ``"test_accuracy"`` or ``"final_loss"``,
     so a plot can mark them explicitly.
     """
+    require_table("table", table)
+    for name, column in (("rows", rows), ("columns", columns), ("value", value)):
+        require_choice(name, column, SWEEP_DTYPE.names)
     row_values = np.unique(table[rows])
     column_values = np.unique(table[columns])
     grid = np.full((len(row_values), len(column_values)), np.nan)
@@ -360,6 +396,13 @@ def phase_grid(
         nan = record["went_nonfinite"] and value in ("test_accuracy", "final_loss")
         grid[i, j] = np.nan if nan else record[value]
     return row_values, column_values, grid
+
+
+def _fix(name: str, fix) -> dict:
+    """One fix of :func:`fix_grid`: train() arguments, the learning rate maybe a function of B."""
+    if not isinstance(fix, dict):
+        raise TypeError(f"{name}={shown(fix)} is not valid; it must be a dict of train() arguments")
+    return fix
 
 
 def fix_grid(
@@ -379,6 +422,12 @@ def fix_grid(
 
     Introduced in lesson 08.
     """
+    require_data(data)
+    require_mapping("fixes", fixes, _fix)
+    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
+    factors = require_items("factors", factors, require_positive_real)
+    require_positive_int("steps", steps)
+    require_bool("progress", progress, optional=True)
     keys, configs = [], []
     for name, fix in fixes.items():
         base = fix.get("learning_rate", 0.01)

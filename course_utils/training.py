@@ -43,15 +43,13 @@ Introduced in lesson 01; the failure it records is the subject of lesson 02; pre
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .data import MnistData
+from .data import MnistData, require_data
 from .linear import LOW_PRECISION, SUMMATIONS, default_summation, logits_of, weight_gradients
 from .model import (
     DEFAULT_EPSILON,
@@ -61,9 +59,17 @@ from .model import (
     LossAndGradient,
     loss_and_gradient,
     predict,
-    require_choice,
 )
 from .optimizers import OPTIMIZERS
+from .validate import (
+    require_bool,
+    require_callable,
+    require_choice,
+    require_int,
+    require_kind,
+    require_positive_int,
+    require_positive_real,
+)
 
 # Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
 STAGES = ("logits", "loss", "gradient", "weights")
@@ -127,8 +133,7 @@ class TrainConfig:
                     setting.name, getattr(self, setting.name), setting.metadata["choices"]
                 )
                 object.__setattr__(self, setting.name, value)
-        if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
-            raise TypeError(f"seed={self.seed!r} is not valid; it must be an integer")
+        require_int("seed", self.seed, low=0)  # (numpy's generator takes no negative seed)
         if self.mixed_precision and self.dtype not in LOW_PRECISION:
             raise ValueError(
                 f"mixed_precision=True is not valid with dtype={self.dtype!r}; mixed precision runs "
@@ -228,28 +233,6 @@ class TrainResult:
         )
 
 
-def require_positive_int(name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} is not valid; it must be a whole number >= 1")
-    if value < 1:
-        raise ValueError(f"{name}={value!r} is not valid; it must be >= 1")
-    return int(value)
-
-
-def require_positive_real(name: str, value) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} is not valid; it must be a positive finite number")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}={value!r} is not valid; it must be a positive finite number")
-    return float(value)
-
-
-def require_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}={value!r} is not valid; it must be True or False")
-    return bool(value)
-
-
 def require_batch_fits(batch_size: int, num_examples: int) -> None:
     if batch_size > num_examples:
         raise ValueError(
@@ -270,7 +253,14 @@ def batch_indices(num_examples: int, batch_size: int, seed: int = 0) -> Iterator
     >>> [next(batches).tolist() for _ in range(2)]
     [[0, 1], [2, 3]]
     """
+    require_positive_int("num_examples", num_examples)
+    require_positive_int("batch_size", batch_size)
+    require_int("seed", seed, low=0)
     require_batch_fits(batch_size, num_examples)
+    return _batches(num_examples, batch_size, seed)  # checked now, not at the first batch
+
+
+def _batches(num_examples: int, batch_size: int, seed: int) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     order = np.arange(num_examples)
     start = 0
@@ -512,6 +502,10 @@ def run(
     data: MnistData, config: TrainConfig, observe: Callable[[StepRecord], None] | None = None
 ) -> TrainResult:
     """Carry out one :class:`TrainConfig` on ``data`` (what :func:`train` calls)."""
+    require_data(data)
+    require_kind("config", config, "TrainConfig")
+    if observe is not None:
+        require_callable("observe", observe)
     require_batch_fits(config.batch_size, len(data.train_labels))
     images, onehot, test_images = inputs(data, config)
     weights = np.zeros((784, 10), dtype=config.weights_dtype)

@@ -24,6 +24,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 
+from .data import require_data
 from .diagnostics import losses_by_gap, trace_gradients, trace_steps
 from .linear import LOW_PRECISION
 from .model import DTYPES, LOSSES, REDUCTIONS, float_limits
@@ -42,6 +43,16 @@ from .plots import (
 )
 from .sweep import fix_grid
 from .training import train
+from .validate import (
+    require_bool,
+    require_int,
+    require_items,
+    require_mapping,
+    require_positive_int,
+    require_positive_real,
+    require_real,
+    shown,
+)
 
 
 def figure_png(figure) -> bytes:
@@ -53,6 +64,36 @@ def figure_png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
+
+
+# The choices of the explorers' controls (an explorer's starting values must be among them).
+TUTORIAL_STEPS = (1, 3, 10, 30, 100, 300, 1000)
+TUTORIAL_RATES = (0.001, 0.003, 0.01, 0.03)
+FAILURE_RATES = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05)
+SCALING_RATES = (0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05)
+MEAN_BATCH_SIZES = (50, 100, 200, 500, 1000, 2000, 4000)
+OPTIMIZER_BATCH_SIZES = (50, 100, 205, 400, 1000, 2000)
+OPTIMIZER_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+PRECISION_MODES = ("pure", "mixed")
+
+
+def _option(name: str, value, options) -> None:
+    """A control starts at one of its options (ipywidgets would refuse another without naming it)."""
+    if isinstance(value, bool) or value not in options:
+        choices = ", ".join(map(repr, options))
+        raise ValueError(f"{name}={shown(value)} is not valid; choose one of {choices}")
+
+
+def _in_range(name: str, value, low: int, high: int) -> None:
+    """A slider's starting value, which ipywidgets would clamp into its range without a word."""
+    if require_int(name, value) < low or value > high:
+        raise ValueError(f"{name}={value!r} is not valid; it must be from {low} to {high}")
+
+
+def _fix(name: str, fix) -> dict:
+    if not isinstance(fix, dict):
+        raise TypeError(f"{name}={shown(fix)} is not valid; it must be a dict of train() arguments")
+    return fix
 
 
 def _choice_slider(description: str, options, value) -> widgets.SelectionSlider:
@@ -139,6 +180,10 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
     Runs are cached by their parameters (``explorer.cached_train.cache_info()``).
     Introduced in lesson 01.
     """
+    require_data(data)
+    _option("steps", steps, TUTORIAL_STEPS)
+    _in_range("batch_size", batch_size, 10, 200)
+    _option("learning_rate", learning_rate, TUTORIAL_RATES)
 
     @lru_cache(maxsize=128)
     def cached_train(steps, batch_size, learning_rate):
@@ -163,7 +208,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
         )
 
     controls = {
-        "steps": _choice_slider("steps", [1, 3, 10, 30, 100, 300, 1000], steps),
+        "steps": _choice_slider("steps", TUTORIAL_STEPS, steps),
         "batch_size": widgets.IntSlider(
             value=batch_size,
             min=10,
@@ -172,7 +217,7 @@ def tutorial_explorer(data, *, steps: int = 1000, batch_size: int = 100, learnin
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": _choice_slider("learning rate", [0.001, 0.003, 0.01, 0.03], learning_rate),
+        "learning_rate": _choice_slider("learning rate", TUTORIAL_RATES, learning_rate),
     }
     explorer = Explorer(controls, render, title=f"The tutorial's weights ({data.name})")
     explorer.cached_train = cached_train
@@ -189,6 +234,9 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
     (``explorer.cached_train.cache_info()``), so returning to a setting is instant.
     Introduced in lesson 02.
     """
+    require_data(data)
+    _in_range("batch_size", batch_size, 10, 1000)
+    _option("learning_rate", learning_rate, FAILURE_RATES)
 
     @lru_cache(maxsize=256)
     def cached_train(batch_size, learning_rate, loss, reduction, dtype):
@@ -228,9 +276,7 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": _choice_slider(
-            "learning rate", [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05], learning_rate
-        ),
+        "learning_rate": _choice_slider("learning rate", FAILURE_RATES, learning_rate),
         "loss": widgets.Dropdown(options=LOSSES, value="naive", description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value="sum", description="reduction"),
         "dtype": widgets.Dropdown(options=DTYPES, value="float32", description="dtype"),
@@ -253,6 +299,11 @@ def gradient_scaling_explorer(
     (``explorer.cached_trace.cache_info()``).
     Introduced in lesson 03.
     """
+    require_data(data)
+    _in_range("batch_size", batch_size, 10, len(data.train_labels))
+    _option("learning_rate", learning_rate, SCALING_RATES)
+    _option("dtype", dtype, DTYPES)
+    require_positive_int("steps", steps)
 
     @lru_cache(maxsize=256)
     def cached_trace(batch_size, learning_rate, dtype):
@@ -292,9 +343,7 @@ def gradient_scaling_explorer(
             description="batch size",
             continuous_update=False,
         ),
-        "learning_rate": _choice_slider(
-            "learning rate", [0.0005, 0.001, 0.002, 0.005, 0.007, 0.01, 0.02, 0.05], learning_rate
-        ),
+        "learning_rate": _choice_slider("learning rate", SCALING_RATES, learning_rate),
         "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
     }
     explorer = Explorer(controls, render, title=f"How the batch size spreads the logits ({data.name})")
@@ -321,6 +370,10 @@ def mean_reduction_explorer(
     (``explorer.cached_train.cache_info()``).
     Introduced in lesson 04.
     """
+    require_data(data)
+    _option("batch_size", batch_size, MEAN_BATCH_SIZES)
+    _option("reduction", reduction, REDUCTIONS)
+    require_positive_int("examples", examples)
 
     @lru_cache(maxsize=64)
     def cached_train(batch_size, reduction):
@@ -358,7 +411,7 @@ def mean_reduction_explorer(
         return figure, text
 
     controls = {
-        "batch_size": _choice_slider("batch size", [50, 100, 200, 500, 1000, 2000, 4000], batch_size),
+        "batch_size": _choice_slider("batch size", MEAN_BATCH_SIZES, batch_size),
         "reduction": widgets.ToggleButtons(
             options=REDUCTIONS, value=reduction, description="reduction"
         ),
@@ -387,6 +440,11 @@ def epsilon_explorer(
     ``explorer.cached_stable.cache_info()``).
     Introduced in lesson 05.
     """
+    require_data(data)
+    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
+    _option("batch_size", batch_size, batch_sizes)
+    require_real("epsilon", epsilon, low=1e-44, high=0.1)
+    require_positive_int("steps", steps)
 
     @lru_cache(maxsize=128)
     def cached_trace(batch_size, epsilon):
@@ -449,6 +507,9 @@ def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float 
     flush setting (``explorer.cached_curves.cache_info()``).
     Introduced in lesson 06.
     """
+    require_positive_real("max_gap", max_gap)
+    require_real("gap", gap, low=0, high=max_gap)
+    require_bool("flush", flush)
     limits = float_limits("float32")
 
     @lru_cache(maxsize=4)
@@ -500,6 +561,12 @@ def optimizer_explorer(
     Runs are cached by their parameters (``explorer.cached_run.cache_info()``).
     Introduced in lesson 07.
     """
+    require_data(data)
+    _option("optimizer", optimizer, list(OPTIMIZERS))
+    _option("batch_size", batch_size, OPTIMIZER_BATCH_SIZES)
+    _option("learning_rate", learning_rate, OPTIMIZER_RATES)
+    _option("loss", loss, LOSSES)
+    _option("reduction", reduction, REDUCTIONS)
     limit = float_limits("float32").softmax_zero_gap
 
     @lru_cache(maxsize=128)
@@ -542,10 +609,8 @@ def optimizer_explorer(
         "optimizer": widgets.Dropdown(
             options=list(OPTIMIZERS), value=optimizer, description="optimizer"
         ),
-        "batch_size": _choice_slider("batch size", [50, 100, 205, 400, 1000, 2000], batch_size),
-        "learning_rate": _choice_slider(
-            "learning rate", [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], learning_rate
-        ),
+        "batch_size": _choice_slider("batch size", OPTIMIZER_BATCH_SIZES, batch_size),
+        "learning_rate": _choice_slider("learning rate", OPTIMIZER_RATES, learning_rate),
         "loss": widgets.Dropdown(options=LOSSES, value=loss, description="loss"),
         "reduction": widgets.Dropdown(options=REDUCTIONS, value=reduction, description="reduction"),
     }
@@ -573,6 +638,13 @@ def fix_explorer(
     time, cached on disk and in memory after.
     Introduced in lesson 08.
     """
+    require_data(data)
+    require_mapping("fixes", fixes, _fix)
+    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
+    factors = require_items("factors", factors, require_positive_real)
+    require_positive_int("steps", steps)
+    if fix is not None:
+        _option("fix", fix, list(fixes))
 
     @lru_cache(maxsize=64)
     def cached_grid(name):
@@ -623,6 +695,11 @@ def precision_explorer(
     float64 have no mixed mode (the summary says so and shows the plain run).
     Introduced in lesson 09.
     """
+    require_data(data)
+    _in_range("batch_size", batch_size, 2, 400)
+    _option("dtype", dtype, DTYPES)
+    _option("mode", mode, PRECISION_MODES)
+    require_positive_int("steps", steps)
 
     @lru_cache(maxsize=256)
     def cached_trace(batch_size, dtype, mixed):
@@ -659,7 +736,7 @@ def precision_explorer(
             continuous_update=False,
         ),
         "dtype": widgets.Dropdown(options=DTYPES, value=dtype, description="dtype"),
-        "mode": widgets.ToggleButtons(options=["pure", "mixed"], value=mode, description="precision"),
+        "mode": widgets.ToggleButtons(options=PRECISION_MODES, value=mode, description="precision"),
     }
     explorer = Explorer(controls, render, title=f"The naive tutorial in low precision ({data.name})")
     explorer.cached_trace = cached_trace

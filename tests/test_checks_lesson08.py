@@ -10,6 +10,7 @@ from course_utils import (
     EVIDENCE,
     check_diagnosis,
     check_fixed_setup,
+    checks,
     float_limits,
     load_mnist,
     trace_steps,
@@ -138,3 +139,10 @@ def test_non_fixes_fail_with_a_helpful_message(answer, message, capfd):
         check_fixed_setup(answer)
     assert "Hint:" in str(failure.value)
     assert capfd.readouterr().err == ""
+
+
+def test_the_checks_grade_with_fresh_settings_not_the_dict_a_notebook_changed(monkeypatch):
+    # The notebook imports CAPSTONE_SETUP itself; the hidden tests reload checks, which would not
+    # bring back a dict that the notebook changed in place.
+    monkeypatch.setitem(CAPSTONE_SETUP, "learning_rate", 1e-6)
+    assert checks._lesson("CAPSTONE_SETUP")["learning_rate"] == 0.005

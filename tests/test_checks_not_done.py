@@ -2,6 +2,10 @@
 line on stderr and lets *Run All* go on (with the course's answer where later cells need one);
 the hidden check fails it, whatever the visible one handed back."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 import course_utils
@@ -13,34 +17,42 @@ def stub(*args, **kwargs):
     raise NotImplementedError()
 
 
-# check name -> (exercise label, the stubs of its answers, stand-in or None)
+ROOT = Path(__file__).resolve().parents[1]
+# The answer cells of the lessons: an answer they define with `def` is a function, which the
+# learner edition leaves raising NotImplementedError; any other answer it leaves as None.
+SOLUTIONS = "\n".join(
+    "".join(cell["source"])
+    for notebook in sorted((ROOT / "lessons").glob("*/*.ipynb"))
+    for cell in json.loads(notebook.read_text())["cells"]
+    if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+)
+
+
+def learner_edition_stub(answer: str):
+    return stub if re.search(rf"^def {answer}\(", SOLUTIONS, re.M) else None
+
+
+# check name -> (exercise label, the stubs of its answers, stand-in or None), from the checks'
+# own declarations (the @exercise decorator's registry)
 EXERCISES = {
-    "check_softmax": ("1", (stub,), "softmax"),
-    "check_naive_cross_entropy": ("2", (stub,), "naive_cross_entropy"),
-    "check_naive_gradient": ("3", (stub,), "naive_gradient"),
-    "check_first_loss": ("(a)", (stub,), "first_loss"),
-    "check_failing_batch_size_search": ("(b)", (stub,), "find_failing_batch_size"),
-    "check_gradient_norm": ("(a)", (stub,), None),
-    "check_failing_batch_size_prediction": ("(b)", (stub,), None),
-    "check_first_step_logits": ("(a)", (stub,), "first_step_logits"),
-    "check_failing_learning_rate_search": ("(b)", (stub,), "find_failing_learning_rate"),
-    "check_epsilon_loss_and_gradient": ("1", (stub,), None),
-    "check_epsilon_breaking_batch_size": ("2", (None,), None),
-    "check_logsumexp": ("1", (stub,), "logsumexp"),
-    "check_stable_loss_and_gradient": ("2", (stub,), None),
-    "check_adam_update": ("(a)", (stub,), "adam_update"),
-    "check_survivor_prediction": ("(b)", (stub,), "predict_survivors"),
-    "check_survivors": ("(c)", (None,), "survivors"),
-    "check_diagnosis": ("(a)", (None, None), None),
-    "check_fixed_setup": ("(b)", (None,), "fixed_setup"),
-    "check_underflow_gap": ("(a)", (stub,), None),
-    "check_scaled_weight_gradient": ("(b)", (stub,), None),
+    name: (
+        exercise.label,
+        tuple(learner_edition_stub(answer) for answer in exercise.answers),
+        exercise.stand_in or exercise.stand_in_value or None,
+    )
+    for name, exercise in checks.EXERCISES.items()
 }
-VALUE_STAND_INS = {"survivors", "fixed_setup"}  # computed by the stand-in function
+VALUE_STAND_INS = {e.stand_in_value for e in checks.EXERCISES.values() if e.stand_in_value}
 
 
-def test_every_exercise_check_of_the_course_is_listed_here():
+def test_every_exercise_check_of_the_course_is_registered():
     assert sorted(EXERCISES) == sorted(n for n in course_utils.__all__ if n.startswith("check_"))
+
+
+def test_every_answer_is_defined_by_an_answer_cell_of_a_lesson():
+    answers = {a for e in checks.EXERCISES.values() for a in e.answers}
+    missing = [a for a in sorted(answers) if not re.search(rf"^(def )?{a}\b", SOLUTIONS, re.M)]
+    assert not missing, f"answers that no lesson's answer cell defines: {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import dataclasses
 import io
 import os
 import resource
@@ -28,6 +29,8 @@ import pytest
 
 from course_utils import batch, containment, grading
 from course_utils.__main__ import main
+from course_utils.cores import usable_cores
+from course_utils.limits import Limits, bwrap_works
 
 pytestmark = [
     pytest.mark.grading,
@@ -149,7 +152,7 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     runs = {}
     for jobs in (1, 2):
         course = fresh_course(probe_course, tmp_path / f"jobs{jobs}")
-        report = grading.grade(LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT)
+        report = batch.grade(LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT)
         feedback = {
             path.relative_to(course / "feedback"): path.read_bytes()
             for path in sorted((course / "feedback").rglob("*.html"))
@@ -158,7 +161,7 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     (report1, csv1, feedback1), (report2, csv2, feedback2) = runs[1], runs[2]
     assert csv2 == csv1
     assert feedback2 == feedback1 and len(feedback1) == len(notebooks) - 1  # not the broken one
-    assert grading.summary_table(report2.results) == grading.summary_table(report1.results)
+    assert batch.summary_table(report2.results) == batch.summary_table(report1.results)
     scores = {r.student: r.score for r in report2.results}
     assert scores == {
         "broken": 0.0,
@@ -173,16 +176,18 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
 
 def test_jobs_and_limits_come_from_the_config_and_the_command_line(probe_course):
     api = grading.nbgrader_api(probe_course)
+    assert batch.settings(api.config)[1] == Limits()  # the course's config sets none: the defaults
+    assert {f.name for f in dataclasses.fields(Limits)} < set(batch.ClassGrading.class_trait_names())
     api.config.ClassGrading.jobs = 3
     api.config.ClassGrading.memory_mb = 1500
     jobs, limits = batch.settings(api.config, processes=10)
     assert (jobs, limits.memory_mb, limits.processes) == (3, 1500, 10)
     assert batch.settings(api.config, jobs=1)[0] == 1
     api.config.ClassGrading.jobs = 0  # the config file's default: every CPU
-    assert batch.settings(api.config)[0] == batch.default_jobs() >= 1
+    assert batch.settings(api.config)[0] == usable_cores() >= 1
     with pytest.raises(ValueError, match="memory_mb=0 is not valid; it must be >= 1"):
         batch.settings(api.config, memory_mb=0)
-    with pytest.raises(ValueError, match="sandbox='docker' is not valid; it must be one of auto"):
+    with pytest.raises(ValueError, match="sandbox='docker' is not valid; choose one of 'auto'"):
         batch.settings(api.config, sandbox="docker")
 
 
@@ -209,7 +214,7 @@ def hostile_code(course: Path) -> dict[str, dict[str, str]]:
     """Student -> answer cells; each defines the right functions, then misbehaves."""
     double, half = solution_code("double_answer"), solution_code("half_answer")
     writes = f"{double}\nfrom pathlib import Path\n(Path.home() / 'planted.txt').write_text('x')\n"
-    if containment.bwrap_works():  # a write into the course package: refused only in the sandbox
+    if bwrap_works():  # a write into the course package: refused only in the sandbox
         package = Path(containment.__file__).parent
         writes += f"(Path({str(package)!r}) / 'planted.py').write_text('x')\n"
     return {
@@ -405,7 +410,7 @@ def test_the_kernel_runs_with_its_limits_own_home_and_working_folder(hostile_bat
     assert int(values["RLIMIT_FSIZE"]) == LIMITS["--file-size-mb"] * 2**20
     assert values["HOME"] != str(hostile_batch["home"])
     assert not Path(values["CWD"]).is_relative_to(course)  # a copy of the course, not the course
-    assert containment.bwrap_works() == ("bubblewrap sandbox: yes" in hostile_batch["output"])
+    assert bwrap_works() == ("bubblewrap sandbox: yes" in hostile_batch["output"])
 
 
 def test_writes_into_home_and_lessons_do_not_reach_the_instructors_files(hostile_batch):
@@ -415,7 +420,7 @@ def test_writes_into_home_and_lessons_do_not_reach_the_instructors_files(hostile
     package_after = sorted(p.name for p in Path(containment.__file__).parent.iterdir())
     assert package_after == hostile_batch["package_before"]
     planted = hostile_batch["course"] / "lessons" / LESSON / "planted.txt"
-    if containment.bwrap_works():
+    if bwrap_works():
         assert not planted.exists()
         assert "writes refused by the sandbox (read-only): double_answer" in row
     else:  # documented: without the sandbox the kernel can write by absolute path

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import grading
+from course_utils import batch
 from course_utils.__main__ import main
 
 pytestmark = [
@@ -297,9 +297,9 @@ def grade_batch(course, lesson, notebooks: dict, folder: Path, timeout=None) -> 
     for student, notebook in notebooks.items():
         nbformat.write(notebook, folder / f"{student}.ipynb")
     start = time.perf_counter()
-    report = grading.grade(lesson, folder, course=course, timeout=timeout, progress=print)
+    report = batch.grade(lesson, folder, course=course, timeout=timeout, progress=print)
     seconds = time.perf_counter() - start
-    print(grading.summary_table(report.results))
+    print(batch.summary_table(report.results))
     print(f"{len(notebooks)} submissions of {lesson} in {seconds:.0f} s")
     return {r.student: r for r in report.results}
 

@@ -6,12 +6,17 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import course_utils
+from course_utils.checks import EXERCISES
+from course_utils.grading import lesson_names
+from course_utils.progress import exercise_labels
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb"))
+# The lessons are the lesson folders (the one list); each holds its notebook of the same name.
+LESSONS = [ROOT / "lessons" / name / f"{name}.ipynb" for name in lesson_names(ROOT)]
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -25,22 +30,16 @@ def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-SPEC_LESSONS = [
-    "01-naive-tutorial",
-    "02-the-failure",
-    "03-gradient-scaling",
-    "04-mean-reduction",
-    "05-epsilon",
-    "06-stable-logits",
-    "07-optimizers",
-    "08-capstone",
-    "09-low-precision",
-]
+def test_every_lesson_folder_holds_its_notebook():
+    assert LESSONS and all(path.is_file() for path in LESSONS)
 
 
-def test_the_nine_lessons_of_the_spec_exist_in_order():
-    assert [p.parent.name for p in LESSONS] == SPEC_LESSONS
-    assert all(p.stem == p.parent.name for p in LESSONS)
+def test_the_table_of_lessons_README_lists_the_lesson_folders_in_order():
+    table = re.findall(
+        r"^\| (\d\d) \| `([^`]+)` \|", (ROOT / "lessons" / "README.md").read_text(), re.M
+    )
+    assert [folder for _, folder in table] == lesson_names(ROOT)
+    assert all(folder.startswith(f"{number}-") for number, folder in table)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
@@ -63,6 +62,32 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     assert not [c for c in notebook if re.search(r"^\s*# NBVAL_", "".join(c["source"]), re.M)]
     assert any("Explorer" in "".join(c["source"]) or "explorer" in "".join(c["source"]) for c in code)
     assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
+
+
+def checks_graded_in(path) -> dict[str, set[str]]:
+    """``{check name: the exercise labels of the headings above the test cells that call it}``."""
+    notebook = nbformat.read(path, as_version=4)
+    headings = exercise_labels(notebook)  # as progress reports them: test cell -> heading's label
+    graded = {}
+    for cell in notebook.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in headings:
+            for name in re.findall(r"\b(check_\w+)\(", cell.source):
+                graded.setdefault(name, set()).add(headings[grade_id])
+    return graded
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_a_check_is_graded_under_the_heading_of_the_exercise_it_declares(path):
+    for name, labels in checks_graded_in(path).items():
+        assert labels == {EXERCISES[name].label}, (
+            f"{name} declares exercise {EXERCISES[name].label!r}, graded under {sorted(labels)}"
+        )
+
+
+def test_every_exercise_is_graded_in_a_lesson():
+    graded = set().union(*(checks_graded_in(path) for path in LESSONS))
+    assert sorted(EXERCISES) == sorted(graded)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)

@@ -274,7 +274,9 @@ def test_steady_step_follows_each_rule_in_closed_form_after_many_equal_gradients
 def test_steady_step_is_element_wise_and_rejects_bad_input():
     steps = steady_step("momentum", [0.01, 0.1])
     assert steps.shape == (2,) and steps.tolist() == pytest.approx([0.1, 1.0], rel=1e-6)
-    with pytest.raises(ValueError, match="unknown optimizer 'sgd'; choose one of gradient_descent"):
+    with pytest.raises(
+        ValueError, match="optimizer='sgd' is not valid; choose one of 'gradient_descent'"
+    ):
         steady_step("sgd", 0.1)
-    with pytest.raises(ValueError, match="steps must be a whole number"):
+    with pytest.raises(ValueError, match="steps=0 is not valid; it must be >= 1"):
         steady_step("adam", 0.1, steps=0)

@@ -26,6 +26,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 import course_utils
 from course_utils.data import SAMPLE_PATH, SAMPLE_SHA256
+from course_utils.limits import numeric_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,6 +190,16 @@ def test_only_the_exercise_checks_are_named_check():
         if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")
     ]
     assert not misnamed, f"validators named like exercise checks (call them require_…): {misnamed}"
+
+
+def test_the_readme_table_of_grading_limits_is_the_list_of_limits():
+    rows = re.findall(
+        r"^\| (.+?) \(`(\w+)`\) \| (\d+) ?(\w*) \|", (ROOT / "README.md").read_text(), re.M
+    )
+    assert rows == [
+        (limit.metadata["label"], limit.name, str(limit.default), limit.metadata["unit"])
+        for limit in numeric_limits()
+    ]
 
 
 def test_bundled_sample_matches_its_recorded_hash():

@@ -47,7 +47,7 @@ def test_a_run_that_went_nan_is_counted_and_scores_zero(spreads):
 
 
 def test_a_spread_needs_seeds_and_orders(data):
-    with pytest.raises(ValueError, match="at least one seed"):
+    with pytest.raises(ValueError, match=r"seeds=\(\) is not valid; it must hold at least one value"):
         accuracy_spreads(data, [dict(batch_size=100)], seeds=())
-    with pytest.raises(ValueError, match="summation='fast' is not valid"):
+    with pytest.raises(ValueError, match=r"summations\[0\]='fast' is not valid"):
         accuracy_spreads(data, [dict(batch_size=100, steps=2)], summations=("fast",))

@@ -1,0 +1,33 @@
+"""The settings of the lessons' exercises, in one place: the lessons import them, the checks grade
+with them and the stand-ins (the course's own answers) compute with them.
+
+Plain data, importing nothing: the checks read a fresh copy of this module for every check
+(:func:`course_utils.checks.reference`), so that a notebook that changed a dict it imported does
+not change what is graded.
+"""
+
+# --- lesson 04: mean reduction ---
+
+LR_SEARCH = {"reduction": "mean", "steps": 50}
+"""Lesson 04's learning-rate search: naive mean loss, 50 steps (an overshoot goes non-finite within
+its first few steps, lesson 03); the learning rates are searched in hundredths."""
+
+# --- lesson 07: optimizers ---
+
+SURVIVAL_SETTING = {"batch_size": 100, "learning_rate": 0.1, "loss": "naive", "reduction": "mean"}
+"""The setting of lesson 07's survival exercise (every optimizer at the same learning rate)."""
+
+SAFE_STEP = 0.5
+"""Lesson 07's rule of thumb: a run at the survival setting stays finite if, after 1000 equal
+gradients of its typical size, an optimizer's step per weight stays below this many learning rates."""
+
+# --- lesson 08: capstone ---
+
+CAPSTONE_SETUP = {"batch_size": 500, "learning_rate": 0.005, "optimizer": "rmsprop_decay0.9"}
+"""The colleague's broken run of lesson 08's final exercise (naive loss, sum, float32 otherwise)."""
+
+DIAGNOSES = ("overshooting", "log(0)")
+"""The answers the diagnosis exercise accepts."""
+
+EVIDENCE = ("smallest_loss_step", "limit_crossed_step")
+"""The measurements the diagnosis exercise asks for (the keys of ``my_evidence``)."""
