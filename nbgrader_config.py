@@ -13,9 +13,9 @@ c.Execute.timeout = int(os.environ.get("BATCH205_CELL_TIMEOUT", "120"))
 # A deleted test cell is put back from the database and graded, instead of silently dropped.
 c.OverwriteCells.add_missing_cells = True
 # Grading a class (`python -m course_utils grade`): how many submissions at once, each in its own
-# process, and the limits of each submission's kernel. The defaults suit a laptop; their list is
-# course_utils/limits.py (and the README's table, `python -m course_utils grade --help`). Change one
-# here, e.g. `c.ClassGrading.jobs = 4` (default 0: one per CPU core) or
+# process, and the limits of each submission's kernel. The defaults suit a laptop; their one list is
+# course_utils/classroom/limits.py (see the README's table, or `python -m course_utils grade --help`).
+# Change one here, e.g. `c.ClassGrading.jobs = 4` (default 0: one per CPU core) or
 # `c.ClassGrading.memory_mb = 8192`; the command line overrides this file (--jobs, --memory-mb, ...).
 # Feedback must not reveal the hidden tests (nbgrader shows them by default), neither in the cells
 # nor in the code lines that a traceback of a failing test prints (ShortTracebacks keeps only
@@ -23,6 +23,6 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "course_utils.grading.ShortTracebacks",
+    "course_utils.classroom.grading.ShortTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -104,7 +104,7 @@ from .model import dtype_sum, smallest_normal
 from .training import GROWTH_INTERVAL, LossScaler
 
 # The figures and the explorers are imported on first use: they load matplotlib and ipywidgets,
-# which the command line and a graded student's worker (course_utils.grade_worker) do not need.
+# which the command line and a graded student's worker (classroom.grade_worker) do not need.
 _ON_FIRST_USE = {
     "plots": (
         "add_figure_legend",

@@ -17,7 +17,7 @@ import sys
 from dataclasses import fields
 
 from . import data
-from .limits import SANDBOXES, Limits
+from .classroom.limits import SANDBOXES, Limits
 
 
 def fetch_data(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def info(args: argparse.Namespace) -> int:
 
 
 def start_lab(args: argparse.Namespace) -> int:
-    from . import lab
+    from .classroom import lab
 
     return lab.launch(args.lab_args)
 
@@ -45,7 +45,7 @@ def start_lab(args: argparse.Namespace) -> int:
 def release_lessons(args: argparse.Namespace) -> int:
     import nbformat
 
-    from . import grading, workspace
+    from .classroom import grading, workspace
 
     for folder in grading.release(args.lessons, args.to, course=args.course, force=args.force):
         for path in folder.glob("*.ipynb"):  # the learner edition: Run All goes past answer cells
@@ -55,7 +55,7 @@ def release_lessons(args: argparse.Namespace) -> int:
 
 
 def show_progress(args: argparse.Namespace) -> int:
-    from . import progress
+    from .classroom import progress
 
     results = progress.progress(
         args.workspace, args.lesson, course=args.course, timeout=args.timeout, report=print
@@ -66,9 +66,9 @@ def show_progress(args: argparse.Namespace) -> int:
 
 
 def grade_lesson(args: argparse.Namespace) -> int:
-    from . import batch
+    from .classroom import class_grading
 
-    report = batch.grade(
+    report = class_grading.grade(
         args.lesson,
         args.submissions,
         course=args.course,
@@ -78,7 +78,7 @@ def grade_lesson(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         limits={limit.name: getattr(args, limit.name) for limit in fields(Limits)},
     )
-    print(batch.summary_table(report.results))
+    print(class_grading.summary_table(report.results))
     print(report.containment)
     print(f"feedback (html, hidden tests removed): {report.feedback}/<student>/{args.lesson}/")
     if report.feedback_error:
@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         grd.add_argument(
             "--" + limit.name.replace("_", "-"),
             **({"choices": SANDBOXES} if limit.name == "sandbox" else {"type": int}),
-            help=f"{limit.metadata['help']}{unit}; default {limit.default} (c.ClassGrading.{limit.name})",
+            help=f"{limit.metadata['help']}{unit}; default {limit.default} "
+            f"(c.ClassGrading.{limit.name})",
         )
     grd.set_defaults(handler=grade_lesson)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """How many processes to run at once: one per CPU core this process may use.
 
 The one default of the training runs' worker processes (:mod:`course_utils.multirun`) and of the
-submissions graded at once (:mod:`course_utils.batch`).
+submissions graded at once (:mod:`course_utils.classroom.class_grading`).
 """
 
 from __future__ import annotations

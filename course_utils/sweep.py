@@ -405,6 +405,17 @@ def _fix(name: str, fix) -> dict:
     return fix
 
 
+def require_fix_grid(data, fixes, batch_sizes, factors, steps) -> tuple[list, list]:
+    """The arguments of :func:`fix_grid` (and of its explorer) checked, before any run is trained;
+    returns the batch sizes and the factors as lists."""
+    require_data(data)
+    require_mapping("fixes", fixes, _fix)
+    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
+    factors = require_items("factors", factors, require_positive_real)
+    require_positive_int("steps", steps)
+    return batch_sizes, factors
+
+
 def fix_grid(
     data, fixes: dict, batch_sizes, factors=(1.0,), *, steps: int = 1000, progress: bool | None = None
 ) -> dict:
@@ -422,11 +433,7 @@ def fix_grid(
 
     Introduced in lesson 08.
     """
-    require_data(data)
-    require_mapping("fixes", fixes, _fix)
-    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
-    factors = require_items("factors", factors, require_positive_real)
-    require_positive_int("steps", steps)
+    batch_sizes, factors = require_fix_grid(data, fixes, batch_sizes, factors, steps)
     require_bool("progress", progress, optional=True)
     keys, configs = [], []
     for name, fix in fixes.items():

@@ -41,13 +41,12 @@ from .plots import (
     plot_step_trace,
     plot_weight_images,
 )
-from .sweep import fix_grid
+from .sweep import fix_grid, require_fix_grid
 from .training import train
 from .validate import (
     require_bool,
     require_int,
     require_items,
-    require_mapping,
     require_positive_int,
     require_positive_real,
     require_real,
@@ -88,12 +87,6 @@ def _in_range(name: str, value, low: int, high: int) -> None:
     """A slider's starting value, which ipywidgets would clamp into its range without a word."""
     if require_int(name, value) < low or value > high:
         raise ValueError(f"{name}={value!r} is not valid; it must be from {low} to {high}")
-
-
-def _fix(name: str, fix) -> dict:
-    if not isinstance(fix, dict):
-        raise TypeError(f"{name}={shown(fix)} is not valid; it must be a dict of train() arguments")
-    return fix
 
 
 def _choice_slider(description: str, options, value) -> widgets.SelectionSlider:
@@ -638,11 +631,7 @@ def fix_explorer(
     time, cached on disk and in memory after.
     Introduced in lesson 08.
     """
-    require_data(data)
-    require_mapping("fixes", fixes, _fix)
-    batch_sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
-    factors = require_items("factors", factors, require_positive_real)
-    require_positive_int("steps", steps)
+    batch_sizes, factors = require_fix_grid(data, fixes, batch_sizes, factors, steps)
     if fix is not None:
         _option("fix", fix, list(fixes))
 

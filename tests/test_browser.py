@@ -11,9 +11,9 @@ The kernels inherit this pytest session's ``$BATCH205_CACHE`` (root ``conftest.p
 has warmed by running the lessons first, so the lessons' sweeps are read from disk.
 
 A second server is started the way a new learner starts ``make lab``: on a fresh workspace, which
-the entry point writes first (the learner edition, ``course_utils.workspace``); lesson 01 is run
-there with Run All, which must go through and show the "not done yet" lines, and then exercise 1
-is answered in the browser and its check rerun.
+the entry point writes first (the learner edition, ``course_utils.classroom.workspace``); lesson
+01 is run there with Run All, which must go through and show the "not done yet" lines, and then
+exercise 1 is answered in the browser and its check rerun.
 
 Screenshots (one per lesson, the explorer before and after the control change) are written to
 ``artifacts/screenshots/``. Without a browser the test fails when ``CI`` is set and skips otherwise.

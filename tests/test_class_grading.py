@@ -27,10 +27,13 @@ import nbformat
 import psutil
 import pytest
 
-from course_utils import batch, containment, grading
+import course_utils
 from course_utils.__main__ import main
+from course_utils.classroom import class_grading, containment, grading
+from course_utils.classroom.limits import Limits, bwrap_works
 from course_utils.cores import usable_cores
-from course_utils.limits import Limits, bwrap_works
+
+PACKAGE = Path(course_utils.__file__).parent  # the course package, which a kernel imports
 
 pytestmark = [
     pytest.mark.grading,
@@ -152,7 +155,9 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     runs = {}
     for jobs in (1, 2):
         course = fresh_course(probe_course, tmp_path / f"jobs{jobs}")
-        report = batch.grade(LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT)
+        report = class_grading.grade(
+            LESSON, submissions, course=course, jobs=jobs, timeout=CELL_TIMEOUT
+        )
         feedback = {
             path.relative_to(course / "feedback"): path.read_bytes()
             for path in sorted((course / "feedback").rglob("*.html"))
@@ -161,7 +166,7 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
     (report1, csv1, feedback1), (report2, csv2, feedback2) = runs[1], runs[2]
     assert csv2 == csv1
     assert feedback2 == feedback1 and len(feedback1) == len(notebooks) - 1  # not the broken one
-    assert batch.summary_table(report2.results) == batch.summary_table(report1.results)
+    assert class_grading.summary_table(report2.results) == class_grading.summary_table(report1.results)
     scores = {r.student: r.score for r in report2.results}
     assert scores == {
         "broken": 0.0,
@@ -176,19 +181,23 @@ def test_jobs_2_gives_the_same_grades_csv_and_feedback_as_jobs_1(probe_course, r
 
 def test_jobs_and_limits_come_from_the_config_and_the_command_line(probe_course):
     api = grading.nbgrader_api(probe_course)
-    assert batch.settings(api.config)[1] == Limits()  # the course's config sets none: the defaults
-    assert {f.name for f in dataclasses.fields(Limits)} < set(batch.ClassGrading.class_trait_names())
+    assert (
+        class_grading.settings(api.config)[1] == Limits()
+    )  # the course's config sets none: the defaults
+    assert {f.name for f in dataclasses.fields(Limits)} < set(
+        class_grading.ClassGrading.class_trait_names()
+    )
     api.config.ClassGrading.jobs = 3
     api.config.ClassGrading.memory_mb = 1500
-    jobs, limits = batch.settings(api.config, processes=10)
+    jobs, limits = class_grading.settings(api.config, processes=10)
     assert (jobs, limits.memory_mb, limits.processes) == (3, 1500, 10)
-    assert batch.settings(api.config, jobs=1)[0] == 1
+    assert class_grading.settings(api.config, jobs=1)[0] == 1
     api.config.ClassGrading.jobs = 0  # the config file's default: every CPU
-    assert batch.settings(api.config)[0] == usable_cores() >= 1
+    assert class_grading.settings(api.config)[0] == usable_cores() >= 1
     with pytest.raises(ValueError, match="memory_mb=0 is not valid; it must be >= 1"):
-        batch.settings(api.config, memory_mb=0)
+        class_grading.settings(api.config, memory_mb=0)
     with pytest.raises(ValueError, match="sandbox='docker' is not valid; choose one of 'auto'"):
-        batch.settings(api.config, sandbox="docker")
+        class_grading.settings(api.config, sandbox="docker")
 
 
 def test_cli_rejects_a_bad_jobs_value_naming_it(probe_course, tmp_path, capsys):
@@ -215,7 +224,7 @@ def hostile_code(course: Path) -> dict[str, dict[str, str]]:
     double, half = solution_code("double_answer"), solution_code("half_answer")
     writes = f"{double}\nfrom pathlib import Path\n(Path.home() / 'planted.txt').write_text('x')\n"
     if bwrap_works():  # a write into the course package: refused only in the sandbox
-        package = Path(containment.__file__).parent
+        package = PACKAGE
         writes += f"(Path({str(package)!r}) / 'planted.py').write_text('x')\n"
     return {
         "allocates_30_gb": {
@@ -323,7 +332,7 @@ def hostile_batch(probe_course, release, tmp_path_factory):
     command += ["--course", str(course), "--jobs", "2", "--timeout", str(CELL_TIMEOUT)]
     command += [str(part) for option in LIMITS.items() for part in option]
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch)}
-    package_before = sorted(p.name for p in Path(containment.__file__).parent.iterdir())
+    package_before = sorted(p.name for p in PACKAGE.iterdir())
     start = time.perf_counter()
     log = base / "grade.log"
     with log.open("w") as stdout:
@@ -417,7 +426,7 @@ def test_writes_into_home_and_lessons_do_not_reach_the_instructors_files(hostile
     row = hostile_batch["rows"]["writes_home_and_lessons"]
     assert "wrote into its temporary home (discarded): planted.txt" in row
     assert list(hostile_batch["home"].iterdir()) == []  # the instructor's home is untouched
-    package_after = sorted(p.name for p in Path(containment.__file__).parent.iterdir())
+    package_after = sorted(p.name for p in PACKAGE.iterdir())
     assert package_after == hostile_batch["package_before"]
     planted = hostile_batch["course"] / "lessons" / LESSON / "planted.txt"
     if bwrap_works():
@@ -519,10 +528,88 @@ def test_the_sandbox_hides_course_state_but_never_a_folder_the_kernel_needs(tmp_
     (course / "gradebook.db").write_text("")
     (home / "venv").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
-    hidden = batch.hidden_paths(course, course / "submitted", needed=[tmp_path / "elsewhere"])
+    hidden = class_grading.hidden_paths(course, course / "submitted", needed=[tmp_path / "elsewhere"])
     assert set(hidden) == {course / f for f in ("lessons", "submitted", "feedback", "gradebook.db")} | {
         home
     }
     # Python in the home, the course package in the folder of submissions: neither is hidden
-    hidden = batch.hidden_paths(course, course, needed=[home / "venv", course / "course_utils"])
+    hidden = class_grading.hidden_paths(course, course, needed=[home / "venv", course / "course_utils"])
     assert home not in hidden and course not in hidden and course / "lessons" in hidden
+
+
+# --- what was written for the layout before course_utils.classroom (issue 24) still works ---
+
+# The course's nbgrader_config.py as instructors copied it before the classroom tooling moved to
+# course_utils/classroom/: the feedback preprocessor by its old dotted name, every limit set.
+OLD_NBGRADER_CONFIG = """
+import os
+
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "lessons"
+c.CourseDirectory.course_id = "batch205"
+c.Execute.timeout = int(os.environ.get("BATCH205_CELL_TIMEOUT", "120"))
+c.OverwriteCells.add_missing_cells = True
+c.ClassGrading.jobs = 0
+c.ClassGrading.memory_mb = 4096
+c.ClassGrading.cpu_seconds = 1200
+c.ClassGrading.processes = 64
+c.ClassGrading.file_size_mb = 256
+c.ClassGrading.disk_mb = 1024
+c.ClassGrading.output_mb = 32
+c.ClassGrading.wall_seconds = 3600
+c.ClassGrading.sandbox = "auto"
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "course_utils.grading.ShortTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+"""
+
+
+@pytest.mark.filterwarnings("ignore:course_utils.grading is now:DeprecationWarning")  # (the point)
+def test_an_nbgrader_config_of_the_old_layout_still_grades_with_short_tracebacks(
+    probe_course, release, tmp_path
+):
+    course = fresh_course(probe_course, tmp_path / "course")
+    (course / "nbgrader_config.py").write_text(OLD_NBGRADER_CONFIG)
+    assert class_grading.settings(grading.nbgrader_api(course).config) == (usable_cores(), Limits())
+    # passes the visible test of half, fails its hidden one: `assert half(3) == 1.5`
+    right_double = solution_code("double_answer")
+    wrong = answered(
+        release, double_answer=right_double, half_answer="def half(x):\n    return x // 2\n"
+    )
+    submissions = write_submissions({"ada": wrong}, tmp_path / "submissions")
+    report = class_grading.grade(LESSON, submissions, course=course, jobs=1, timeout=CELL_TIMEOUT)
+    assert report.results[0].score == points_for({"double_answer"}) and not report.feedback_error
+    html = (course / "feedback" / "ada" / LESSON / f"{LESSON}.html").read_text()
+    # ShortTracebacks, by its old name, keeps the error and drops the traceback quoting the hidden test
+    assert "AssertionError" in html and "half(3)" not in html
+
+
+def test_the_old_dotted_name_of_grading_is_the_new_module_and_says_so():
+    import importlib
+
+    sys.modules.pop("course_utils.grading", None)  # imported again: its warning again
+    with pytest.deprecated_call(match="course_utils.classroom.grading"):
+        old = importlib.import_module("course_utils.grading")
+    assert old is grading and old.ShortTracebacks is grading.ShortTracebacks
+
+
+def test_every_dotted_name_that_a_gradebook_holds_still_imports():
+    """nbgrader's gradebook.db keeps the lessons' test cells (hidden tests included) for grading."""
+    import importlib
+    import re
+
+    names = {
+        name
+        for notebook in sorted((ROOT / "lessons").glob("*/*.ipynb"))
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        for name in re.findall(r"course_utils(?:\.\w+)*", cell.source)
+    }
+    assert "course_utils.checks" in names  # the hidden tests reload it
+    for name in sorted(names):
+        importlib.import_module(name)

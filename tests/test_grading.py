@@ -2,9 +2,9 @@
 
 A scratch course is built from the repo's lessons 01 and 02. The student versions are made with
 the self-study command (``python -m course_utils release``); submissions are written by editing
-those release notebooks with nbformat, as a learner would; ``course_utils.grading`` hands them to
-nbgrader (autograde, feedback, CSV export). Every expected score is computed from the points of
-the lesson's own test cells, never typed in from a run.
+those release notebooks with nbformat, as a learner would; ``course_utils.classroom.grading``
+hands them to nbgrader (autograde, feedback, CSV export). Every expected score is computed from
+the points of the lesson's own test cells, never typed in from a run.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import batch
 from course_utils.__main__ import main
+from course_utils.classroom import class_grading
 
 pytestmark = [
     pytest.mark.grading,
@@ -297,9 +297,9 @@ def grade_batch(course, lesson, notebooks: dict, folder: Path, timeout=None) -> 
     for student, notebook in notebooks.items():
         nbformat.write(notebook, folder / f"{student}.ipynb")
     start = time.perf_counter()
-    report = batch.grade(lesson, folder, course=course, timeout=timeout, progress=print)
+    report = class_grading.grade(lesson, folder, course=course, timeout=timeout, progress=print)
     seconds = time.perf_counter() - start
-    print(batch.summary_table(report.results))
+    print(class_grading.summary_table(report.results))
     print(f"{len(notebooks)} submissions of {lesson} in {seconds:.0f} s")
     return {r.student: r for r in report.results}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import jupyterlab
 import pytest
 
-from course_utils.lab import lab_command, split_workspace_option
-from course_utils.workspace import ENVIRONMENT
+from course_utils.classroom.lab import lab_command, split_workspace_option
+from course_utils.classroom.workspace import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ def test_make_lab_runs_the_course_entry_point():
 
 
 def test_lab_serves_the_workspace_and_passes_extra_arguments_through(monkeypatch, tmp_path):
-    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: False)
+    monkeypatch.setattr("course_utils.classroom.lab._running_as_root", lambda: False)
     command = lab_command(["--port=8999", "--no-browser"], root=tmp_path, python="python3")
     assert command == [
         "python3",
@@ -46,14 +46,14 @@ def test_the_workspace_option_is_taken_out_of_the_arguments_for_jupyter_lab():
 
 
 def test_as_root_the_lab_allows_root_once(monkeypatch):
-    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: True)
+    monkeypatch.setattr("course_utils.classroom.lab._running_as_root", lambda: True)
     assert lab_command([])[-1] == "--ServerApp.allow_root=True"
     assert lab_command(["--allow-root"]).count("--allow-root") == 1
     assert not any("allow_root" in arg for arg in lab_command(["--allow-root"]))
 
 
 def test_a_served_folder_given_as_argument_replaces_the_workspace(monkeypatch):
-    monkeypatch.setattr("course_utils.lab._running_as_root", lambda: False)
+    monkeypatch.setattr("course_utils.classroom.lab._running_as_root", lambda: False)
     # traitlets refuses a setting given twice, so the default must step aside
     for option in ["--ServerApp.root_dir=/tmp/copy", "--notebook-dir=/tmp/copy"]:
         command = lab_command([option])

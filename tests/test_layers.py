@@ -3,9 +3,10 @@ with ``ast`` from the package's own files).
 
 science (the model, its training and the data) <- experiments (many runs, measurements, the
 recordings) <- teaching (figures, explorers, exercise checks and their settings): a module imports
-from its own layer or the ones below. The classroom (grading, containment, the learner's
-workspace, the lab, the command line) uses the science layer at most, never the experiments or
-the teaching. No import cycle anywhere, also through imports inside functions or by name.
+from its own layer or the ones below. The classroom (``course_utils/classroom/``: grading,
+containment, the learner's workspace, the lab; and the command line) uses the science layer at
+most, never the experiments or the teaching. No import cycle anywhere, also through imports
+inside functions or by name.
 """
 
 import ast
@@ -23,14 +24,21 @@ LAYERS = {
     "experiments": {"multirun", "sweep", "spread", "diagnostics", "fidelity", "_fast"},
     "teaching": {"plots", "widgets", "checks", "stand_ins", "lesson_settings"},
     "classroom": {
-        "grading",
-        "batch",
-        "grade_worker",
-        "containment",
-        "limits",
-        "workspace",
-        "lab",
-        "progress",
+        "classroom",
+        *(
+            f"classroom.{name}"
+            for name in (
+                "grading",
+                "class_grading",
+                "grade_worker",
+                "containment",
+                "limits",
+                "workspace",
+                "lab",
+                "progress",
+            )
+        ),
+        "grading",  # the deprecated name of classroom.grading, for nbgrader_config.py files
         "__main__",
     },
 }
@@ -115,17 +123,18 @@ def test_no_import_cycle():
 def test_the_reader_sees_the_imports_this_test_relies_on():
     # The reader itself: a relative import, one inside a function, and one by name.
     assert {"model", "data", "validate"} <= imported_by("training")
-    assert "grading" in imported_by("progress")
+    assert {"classroom.grading", "classroom.workspace"} <= imported_by("classroom.progress")
+    assert {"data", "classroom.limits"} <= imported_by("classroom.containment")  # from .. import
     assert "stand_ins" in imported_by("checks")  # importlib.import_module("course_utils.stand_ins")
-    assert "workspace" in imported_by("lab")  # inside a function
+    assert "classroom.workspace" in imported_by("classroom.lab")  # inside a function
 
 
 def test_the_graded_students_worker_imports_no_plotting_or_widget_library():
-    """A worker grades one submission (``python -m course_utils.grade_worker``); matplotlib and
-    ipywidgets would only slow down every one of them."""
+    """A worker grades one submission (``python -m course_utils.classroom.grade_worker``);
+    matplotlib and ipywidgets would only slow down every one of them."""
     code = (
-        "import sys, course_utils.grade_worker as worker\n"
-        "from course_utils import containment, grading\n"  # what worker.run imports
+        "import sys, course_utils.classroom.grade_worker as worker\n"
+        "from course_utils.classroom import containment, grading\n"  # what worker.run imports
         "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'IPython') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,8 +11,8 @@ import pytest
 
 import course_utils
 from course_utils.checks import EXERCISES
-from course_utils.grading import lesson_names
-from course_utils.progress import exercise_labels
+from course_utils.classroom.grading import lesson_names
+from course_utils.classroom.progress import exercise_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 # The lessons are the lesson folders (the one list); each holds its notebook of the same name.

@@ -25,8 +25,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 import course_utils
+from course_utils.classroom.limits import numeric_limits
 from course_utils.data import SAMPLE_PATH, SAMPLE_SHA256
-from course_utils.limits import numeric_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,7 +184,7 @@ def test_only_the_exercise_checks_are_named_check():
     the package's argument validators are named ``require_…``."""
     misnamed = [
         f"{path.name}: {node.name}"
-        for path in sorted((ROOT / "course_utils").glob("*.py"))
+        for path in sorted((ROOT / "course_utils").rglob("*.py"))
         if path.name != "checks.py"
         for node in ast.parse(path.read_text()).body
         if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")

@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import progress, workspace
 from course_utils.__main__ import main
+from course_utils.classroom import progress, workspace
 
 pytestmark = pytest.mark.grading
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import workspace
-from course_utils.workspace import MANIFEST, learner_notebook, prepare, solved_notebook
+from course_utils.classroom import workspace
+from course_utils.classroom.workspace import MANIFEST, learner_notebook, prepare, solved_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST, SECOND, LATER = "01-naive-tutorial", "04-mean-reduction", "06-stable-logits"

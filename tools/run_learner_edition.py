@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from course_utils import workspace as learner  # noqa: E402
+from course_utils.classroom import workspace as learner  # noqa: E402
 
 
 def run_all(path: Path, timeout: int = 1200) -> dict:

@@ -1,6 +1,6 @@
 """Start the course in JupyterLab: ``python -m course_utils lab [ARGS...]`` (what ``make lab`` runs).
 
-It opens the learner's workspace (:mod:`course_utils.workspace`): the learner edition of every
+It opens the learner's workspace (:mod:`course_utils.classroom.workspace`): the learner edition of every
 lesson, written there on first use and never overwritten, and the solved edition in ``solved/``.
 ``--workspace=DIR`` (or ``$BATCH205_WORKSPACE``) chooses the folder; other ARGS go to ``jupyter
 lab``, and one that sets the served folder itself (``--ServerApp.root_dir=lessons``) serves that
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-LESSONS = Path(__file__).resolve().parents[1] / "lessons"
+LESSONS = Path(__file__).resolve().parents[2] / "lessons"  # course_utils/classroom/lab.py
 WORKSPACE_OPTION = "--workspace"
 
 # Extra arguments that choose the served folder themselves; then the default root is left out
@@ -35,8 +35,8 @@ def lab_command(
     ``extra_args`` are passed to JupyterLab unchanged (e.g. ``--port=8889 --no-browser``); if they
     set the served folder (``--ServerApp.root_dir=DIR`` or ``--notebook-dir=DIR``), that folder is
     served and ``root`` is left out. ``root`` defaults to the learner's workspace folder
-    (:func:`course_utils.workspace.workspace_dir`). ``python`` defaults to this interpreter, so the
-    lab runs in the environment the course is installed in.
+    (:func:`course_utils.classroom.workspace.workspace_dir`). ``python`` defaults to this
+    interpreter, so the lab runs in the environment the course is installed in.
     """
     extra = list(extra_args)
     command = [python or sys.executable, "-m", "jupyterlab"]

@@ -1,8 +1,8 @@
 """Containment of one submission's grading kernel: limits, a private home, a sandbox, no leftovers.
 
 A submission is code written by a student and run by nbgrader with the instructor's rights. Each
-submission is graded in its own worker process (``course_utils.grade_worker``) which starts the
-notebook's kernel through :class:`ContainedKernelManager`:
+submission is graded in its own worker process (``course_utils.classroom.grade_worker``) which
+starts the notebook's kernel through :class:`ContainedKernelManager`:
 
 * **resource limits** (``setrlimit`` in a tiny wrapper that then ``exec``\\ s the kernel): address
   space (memory), CPU seconds, size of any file written, no core dumps, and the number of
@@ -106,7 +106,7 @@ class Box:
         env.update(HOME=str(self.home), TMPDIR=str(self.tmp), **{TOKEN_VARIABLE: self.token})
         # the kernel reads full MNIST from the instructor's cache, not from its empty home
         if "BATCH205_DATA" not in env:
-            from . import data
+            from .. import data
 
             env["BATCH205_DATA"] = str(data.data_dir())
         return env
@@ -147,7 +147,7 @@ class Box:
 
 def _needed_to_run() -> list[Path]:
     """The folders a kernel needs to start: this Python's environment and the course's package."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # course_utils, above this classroom/
     return [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package.parent]
 
 
@@ -349,7 +349,9 @@ class ContainedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if BOX is None:
-            raise RuntimeError("ContainedKernelManager is used by course_utils.grade_worker only")
+            raise RuntimeError(
+                "ContainedKernelManager is used by course_utils.classroom.grade_worker only"
+            )
         # nbclient runs the kernel in the notebook's folder: the worker's copy of the submission
         box = replace(BOX, workdir=Path(kw.get("cwd") or os.getcwd()).resolve())
         kw["env"] = box.environment(kw.get("env") or os.environ)

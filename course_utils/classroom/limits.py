@@ -3,7 +3,7 @@
 Each field of :class:`Limits` carries its default, unit and meaning. The command line's options
 (``python -m course_utils grade --memory-mb ...``), the ``c.ClassGrading`` settings of
 ``nbgrader_config.py``, the summary line of a graded class and (checked by a test) the README's
-table are made from it. How each limit is enforced: :mod:`course_utils.containment`.
+table are made from it. How each limit is enforced: :mod:`course_utils.classroom.containment`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field, fields
 
-from .validate import require_choice, require_positive_int
+from ..validate import require_choice, require_positive_int
 
 SANDBOXES = ("auto", "bwrap", "none")
 

@@ -3,8 +3,8 @@ a worker process of its own with one writer, feedback, grades and a summary tabl
 
 nbgrader grades one student after another in one process, and its gradebook is sqlite, which
 is not safe for concurrent writers. Here the expensive part, running the submission's kernel,
-happens in up to ``jobs`` worker processes at once (:mod:`course_utils.grade_worker`), each in
-its own copy of the course folder and contained (:mod:`course_utils.containment`). The main
+happens in up to ``jobs`` worker processes at once (:mod:`course_utils.classroom.grade_worker`), each in
+its own copy of the course folder and contained (:mod:`course_utils.classroom.containment`). The main
 process is the only one that writes the instructor's gradebook: for each student, in the order a
 sequential run takes them, it runs nbgrader's own ``autograde`` with the execution step replaced
 by :class:`ReplayExecution`, which puts in the outputs the worker computed. nbgrader itself thus
@@ -12,8 +12,9 @@ sanitises the submission, restores test cells, scores the cells and saves the gr
 in a sequential run, and a submission that failed in its worker fails here the same way.
 
 Settings (``nbgrader_config.py``, overridden on the command line): ``c.ClassGrading.jobs``
-(default 0: one per CPU core) and one setting per field of :class:`course_utils.limits.Limits`,
-with its default, e.g. ``c.ClassGrading.memory_mb = 4096``.
+(default 0: one per CPU core) and one setting per field of
+:class:`course_utils.classroom.limits.Limits`, with its default, e.g.
+``c.ClassGrading.memory_mb = 4096``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
+from ..cores import usable_cores
+from ..validate import require_positive_int
 from . import containment
-from .cores import usable_cores
 from .grading import (
     GradingError,
     StudentResult,
@@ -51,7 +53,6 @@ from .grading import (
     read_result,
 )
 from .limits import Limits
-from .validate import require_positive_int
 
 # files a tool writes into any home (IPython's profile, matplotlib's font cache): not the student's
 TOOL_FILES_IN_HOME = {".ipython", ".cache", ".config", ".local", ".jupyter-runtime", ".matplotlib"}
@@ -174,7 +175,7 @@ def _start(job: dict) -> subprocess.Popen:
     path.write_text(json.dumps(job))
     log = open(Path(job["result"]).with_name("worker.log"), "w")  # noqa: SIM115 (closed on exit)
     return subprocess.Popen(
-        [sys.executable, "-m", "course_utils.grade_worker", str(path)],
+        [sys.executable, "-m", "course_utils.classroom.grade_worker", str(path)],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its process group can be killed as a whole
@@ -210,7 +211,7 @@ def grade_class(
 ) -> list[StudentResult]:
     """Autograde ``students`` in up to ``jobs`` contained workers; merge in order, one writer.
 
-    Returns one :class:`~course_utils.grading.StudentResult` per student, in the order given,
+    Returns one :class:`~course_utils.classroom.grading.StudentResult` per student, in the order given,
     with ``limit`` naming the limit a submission broke and ``contained`` what was absorbed.
     """
     ensure_assignment(api, lesson)
@@ -221,7 +222,7 @@ def grade_class(
         shutil.copy(root / "gradebook.db", snapshot)
         (scratch / "empty").mkdir()
         needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve()]
-        needed += [Path(containment.__file__).parent, scratch]
+        needed += [Path(containment.__file__).parents[1], scratch]  # the course_utils package
         hidden = [str(p) for p in hidden_paths(root, submissions, needed)]
         api.config.Autograde.autograde_preprocessors = AUTOGRADE_WITH_REPLAY
         api.config.ReplayExecution.scratch = str(scratch)
@@ -330,7 +331,7 @@ def grade(
     nbgrader writes into the course folder: ``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
     contained worker processes at once (:func:`grade_class`); ``jobs`` and ``limits``
-    (keyword arguments of :class:`course_utils.limits.Limits`) override the
+    (keyword arguments of :class:`course_utils.classroom.limits.Limits`) override the
     ``c.ClassGrading`` settings of ``nbgrader_config.py``.
     """
     root = course_root(course)

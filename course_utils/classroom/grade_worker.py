@@ -1,7 +1,8 @@
-"""One student's autograding in a process of its own: ``python -m course_utils.grade_worker JOB``.
+"""One student's autograding in a process of its own.
 
-``JOB`` is a JSON file written by :mod:`course_utils.batch`: the worker's copy of the course, the
-lesson, the student, the limits and the scratch folders. The worker runs nbgrader's
+``python -m course_utils.classroom.grade_worker JOB``: ``JOB`` is a JSON file written by
+:mod:`course_utils.classroom.class_grading`: the worker's copy of the course, the lesson, the
+student, the limits and the scratch folders. The worker runs nbgrader's
 ``autograde`` in that copy with only the execution step (:class:`ContainedExecute`): it writes
 the executed notebook into the copy's ``autograded/`` and never touches the instructor's
 gradebook. Its result (``success``, ``error``, ``limit``, the log) goes to ``JOB``'s ``result``
