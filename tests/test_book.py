@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import grading, workspace
+from course_utils.classroom import grading, workspace
 from course_utils.widgets import STORED_VIEW_NOTE
 
 ROOT = Path(__file__).resolve().parents[1]

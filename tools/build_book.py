@@ -7,7 +7,7 @@ written to ``BUILD_DIR/site/``, a folder of static files that any web server ser
 Jupyter Book 1 builds it, without executing anything, from *prepared copies* of the lessons:
 Jupyter Book copies the notebooks it builds into the site, so the copies must already be what a
 reader may see. Each copy is taken from the learner edition that ``make lab`` hands out
-(``course_utils.workspace.learner_edition``: nbgrader's release, hidden tests removed) with the
+(``course_utils.classroom.workspace.learner_edition``: nbgrader's release, hidden tests removed) with the
 outputs of the lesson as stored; each exercise's stub is followed by the course's solution in a
 cell that myst-nb shows behind a closed "Show solution" toggle. Every lesson folder
 ``lessons/NN-name/`` is a page, in order; the learner edition of each is offered for download.
@@ -37,7 +37,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from course_utils import grading, workspace  # noqa: E402
+from course_utils.classroom import grading, workspace  # noqa: E402
 from course_utils.widgets import STORED_VIEW_NOTE  # noqa: E402
 
 BOOK = ROOT / "book"
