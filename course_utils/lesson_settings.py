@@ -6,11 +6,23 @@ Plain data, importing nothing: the checks read a fresh copy of this module for e
 not change what is graded.
 """
 
+# --- lesson 03: gradient scaling ---
+
+PREDICTION_LEARNING_RATE = 0.007
+"""Lesson 03's prediction exercise: the learning rate (measured by no cell before the check) at
+which the learner predicts the smallest failing batch size from lr·B* ≈ c."""
+
 # --- lesson 04: mean reduction ---
 
-LR_SEARCH = {"reduction": "mean", "steps": 50}
-"""Lesson 04's learning-rate search: naive mean loss, 50 steps (an overshoot goes non-finite within
-its first few steps, lesson 03); the learning rates are searched in hundredths."""
+MATCH_SUM = {"batch_size": 150, "learning_rate": 0.01}
+"""Lesson 04's exercise (a): the summed-loss run (the tutorial's learning rate at B = 150, which
+trains) whose mean-loss twin the learner predicts: lr_mean = lr_sum · B."""
+
+SMALL_BATCH = {"batch_size": 10, "reduction": "mean", "steps": 1000}
+"""Lesson 04's exercise (b): the tiny-batch run (naive mean loss, float32) the learner makes train."""
+
+SMALL_BATCH_ACCURACY = 0.88
+"""The test accuracy that the run of :data:`SMALL_BATCH` must reach in lesson 04's exercise (b)."""
 
 # --- lesson 07: optimizers ---
 

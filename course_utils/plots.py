@@ -444,9 +444,14 @@ def _limit_lines(ax, limits) -> None:
             ax.axhline(gap, color=color, ls=style, lw=0.9, label=f"{label}: {gap:.2f}")
 
 
+# Colours of logit-gap traces: the palette without the crosses' vermillion, the limit line's black
+# and the yellow that is hard to see on white; a grey makes six.
+GAP_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#777777")
+
+
 def _gap_traces_on(ax, traces, *, labelled: bool = True) -> None:
     """Each ``StepTrace``'s largest logit gap per step, with a red cross at its first NaN loss."""
-    for color, trace in zip(LINE_COLORS * 2, traces, strict=False):
+    for color, trace in zip(GAP_COLORS * 2, traces, strict=False):
         c = trace.result.config
         steps = np.arange(len(trace.logit_gap))
         label = f"B={c.batch_size}, lr={c.learning_rate:g}" if labelled else None
@@ -470,14 +475,19 @@ def plot_logit_gap_traces(traces, limits, *, title: str | None = None) -> Figure
     full, zoom = figure.subplots(1, 2, width_ratios=(3, 2))
     _gap_traces_on(full, traces)
     _gap_traces_on(zoom, traces, labelled=False)
-    full.axhline(limits.softmax_zero_gap, color=NAN_MARKER["color"], ls="--", lw=1.4)
-    _limit_lines(zoom, limits)
+    line = {"color": "#000000", "ls": "--", "lw": 1.4}  # black: apart from every trace and cross
+    full.axhline(limits.softmax_zero_gap, **line)
+    zoom.axhline(
+        limits.softmax_zero_gap,
+        **line,
+        label=f"{limits.dtype} softmax gives p = 0 beyond a gap of {limits.softmax_zero_gap:.2f}",
+    )
     zoom.set_ylim(limits.softmax_zero_gap - 8, limits.softmax_zero_gap + 12)
     full.set_ylabel("largest logit gap max(z) − min(z) in the batch")
     zoom.set_xlabel("training step")
-    zoom.set_title("zoomed onto the float32 limits", fontsize="medium")
+    zoom.set_title(f"zoomed onto the {limits.dtype} limit", fontsize="medium")
     figure.suptitle(title or "Bigger batches spread the logits faster, until exp underflows")
-    add_figure_legend(figure, fontsize="x-small")
+    add_figure_legend(figure, fontsize="small")
     return figure
 
 
@@ -514,7 +524,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
     _texts(title=title)
     _axes(ax)
     own_figure = ax is None
-    figure, ax = new_figure(7.6, 4.6) if own_figure else (ax.figure, ax)
+    figure, ax = new_figure(10.0, 5.4) if own_figure else (ax.figure, ax)
     finite = ~table["went_nonfinite"]
     accuracy = table["test_accuracy"][finite]
     low, high = (float(accuracy.min()), float(accuracy.max())) if finite.any() else (0.0, 1.0)
@@ -526,7 +536,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
         vmin=low,
         vmax=max(high, low + 1e-3),
         marker="s",
-        s=260,
+        s=620,
     )
     for b, lr, a in zip(
         table["batch_size"][finite], table["learning_rate"][finite], accuracy, strict=True
@@ -537,7 +547,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
             (b, lr),
             ha="center",
             va="center",
-            fontsize=6,
+            fontsize=8,
             color="white" if dark else "black",
         )
     ax.plot(
@@ -547,7 +557,7 @@ def plot_batch_size_learning_rate(table, *, products=(), title: str | None = Non
         label="went NaN",
     )
     sizes = np.geomspace(table["batch_size"].min() / 1.3, table["batch_size"].max() * 1.3, 50)
-    for color, style, c in zip(COLORS[1:], ("--", ":", "-."), products, strict=False):
+    for color, style, c in zip(("#000000", *COLORS[2:4]), ("--", ":", "-."), products, strict=False):
         ax.plot(sizes, c / sizes, color=color, ls=style, lw=1.4, label=f"lr · B = {c:.3g}")
     ax.set_xscale("log")
     ax.set_yscale("log")

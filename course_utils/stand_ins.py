@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import load_mnist
-from .lesson_settings import CAPSTONE_SETUP, LR_SEARCH, SAFE_STEP, SURVIVAL_SETTING
+from .lesson_settings import CAPSTONE_SETUP, MATCH_SUM, SAFE_STEP, SURVIVAL_SETTING
 from .model import loss_and_gradient
 from .model import softmax as course_softmax
 from .optimizers import OPTIMIZERS, steady_step
@@ -61,24 +61,9 @@ def find_failing_batch_size(data, works, fails):
 # --- lesson 04 ---
 
 
-def first_step_logits(images, onehot, learning_rate):
-    """The logits after one mean-loss step from W = 0: ``lr / B (X Xᵀ + 1)(Y - 0.1)`` (lesson 04)."""
-    similarity = images @ images.T + 1  # x_i . x_j, plus 1 for the bias every logit shares
-    return learning_rate / len(images) * similarity @ (onehot - onehot.dtype.type(0.1))
-
-
-def find_failing_learning_rate(data, batch_size, works, fails):
-    """Bisection over learning rates in hundredths, mean loss for 50 steps; returns a failing one."""
-    while fails - works > 1:
-        middle = (works + fails) // 2
-        if train(data, batch_size=batch_size, learning_rate=middle / 100, **LR_SEARCH).went_nonfinite:
-            fails = middle
-        else:
-            works = middle
-    return fails
-
-
-# --- lesson 06 ---
+def lr_mean_matching_sum():
+    """The mean-loss learning rate that trains like ``MATCH_SUM``'s summed loss: lr_sum · B."""
+    return MATCH_SUM["learning_rate"] * MATCH_SUM["batch_size"]
 
 
 def logsumexp(logits):
