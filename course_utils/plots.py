@@ -619,6 +619,7 @@ def plot_loss_vs_examples(
     *,
     per: str = "examples",
     window: int = 2000,
+    label_by: str = "run",
     title: str | None = None,
     ax=None,
     **line,
@@ -628,10 +629,13 @@ def plot_loss_vs_examples(
     The loss is divided by B for ``reduction="sum"`` so that both reductions share one axis, and
     averaged over the last ``window`` examples seen (``per="examples"``) or steps (``per="steps"``),
     at least one step, to tame the noise of small batches. A red cross marks a run's first
-    non-finite step. Introduced in lesson 04.
+    non-finite step. Each line is labelled with its batch size, reduction and learning rate
+    (``label_by="run"``) or with its batch size alone (``label_by="batch_size"``: for panels that
+    share one legend, where the colour stands for the batch size). Introduced in lesson 04.
     """
     _results(results)
     require_choice("per", per, ("examples", "steps"))
+    require_choice("label_by", label_by, ("run", "batch_size"))
     require_positive_int("window", window)
     _texts(title=title)
     _axes(ax)
@@ -647,7 +651,7 @@ def plot_loss_vs_examples(
             per_example, max(1, window // c.batch_size if per == "examples" else window)
         )
         style = {"color": color, "lw": 1.3, "marker": "o" if len(seen) <= 30 else None, "ms": 3, **line}
-        label = f"B={c.batch_size}, {c.reduction}, lr={c.learning_rate:g}"
+        label = f"B={c.batch_size}" + (f", {c.reduction}, lr={c.learning_rate:g}" if label_by == "run" else "")
         ax.plot(seen, smooth, label=label, **style)
         k = result.first_nonfinite_step
         if k is not None:

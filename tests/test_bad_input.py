@@ -32,7 +32,10 @@ EXEMPT = {
     **dict.fromkeys(
         [
             "SUMMATIONS",
-            "LR_SEARCH",
+            "MATCH_SUM",
+            "PREDICTION_LEARNING_RATE",
+            "SMALL_BATCH",
+            "SMALL_BATCH_ACCURACY",
             "SAFE_STEP",
             "OPTIMIZERS",
             "SURVIVAL_SETTING",
@@ -274,10 +277,6 @@ CASES = {
         {"data": DATA, "works": 100, "fails": 101},
         {"data": NOT_DATA, "works": "100", "fails": 100, "cached": "yes"},
     ),
-    "failing_learning_rate_answers": (
-        {"data": DATA, "batch_size": 100, "works": 100, "fails": 101},
-        {"data": NOT_DATA, "batch_size": 0, "works": 1.5, "fails": 50, "cached": None},
-    ),
     # --- teaching: figures ---
     "plot_digits": (
         {"images": IMAGES, "labels": [1, 2], "predictions": [1, 3]},
@@ -335,6 +334,7 @@ CASES = {
             "results": [TABLE],
             "per": "epochs",
             "window": 0,
+            "label_by": "colour",
             "title": 3,
             "ax": "left",
             "**line": {"colour": "red"},

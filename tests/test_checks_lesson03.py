@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_utils import (
+    PREDICTION_LEARNING_RATE,
     check_failing_batch_size_prediction,
     check_gradient_norm,
     first_failing_batch_size,
@@ -92,40 +93,48 @@ def measured(learning_rate):
     return found
 
 
-def test_the_exact_measured_size_passes_and_the_check_prints_the_comparison(capfd):
-    truth = measured(0.007)
-    check_failing_batch_size_prediction(lambda lr: truth)
+def test_the_exact_measured_size_passes_visible_and_hidden_and_prints_the_comparison(capfd):
+    truth = measured(PREDICTION_LEARNING_RATE)
+    check_failing_batch_size_prediction(truth)
+    check_failing_batch_size_prediction(np.int64(truth), hidden=True)
     out, err = capfd.readouterr()
-    assert out.startswith("✓") and f"measured {truth}" in out and err == ""
+    assert out.count("✓") == 2 and f"measured {truth}" in out and err == ""
 
 
-def test_predictions_from_a_constant_product_pass_also_at_the_hidden_rates():
+def test_the_prediction_from_section_4s_constant_product_passes():
     products = [lr * measured(lr) for lr in (0.02, 0.01, 0.005)]
     c = float(np.mean(products))
-    check_failing_batch_size_prediction(lambda lr: int(round(c / lr)), hidden=True)
+    check_failing_batch_size_prediction(int(round(c / PREDICTION_LEARNING_RATE)), hidden=True)
 
 
-def test_predictions_outside_the_tolerance_fail_with_the_measured_value(capfd):
-    truth = measured(0.007)
+def test_predictions_outside_the_tolerance_fail_saying_which_way(capfd):
+    truth = measured(PREDICTION_LEARNING_RATE)
     too_small = int(truth * (1 - PREDICTION_TOLERANCE)) - 2
-    with pytest.raises(CheckFailed, match=friendly(f"measured {truth}")):
-        check_failing_batch_size_prediction(lambda lr: too_small)
+    with pytest.raises(CheckFailed, match=friendly("too small")):
+        check_failing_batch_size_prediction(too_small)
     with pytest.raises(CheckFailed, match=friendly("too large")):
-        check_failing_batch_size_prediction(lambda lr: int(truth * (1 + PREDICTION_TOLERANCE)) + 2)
+        check_failing_batch_size_prediction(int(truth * (1 + PREDICTION_TOLERANCE)) + 2, hidden=True)
     assert capfd.readouterr().err == ""
 
 
-def test_a_prediction_that_ignores_the_learning_rate_fails_the_hidden_rates():
-    truth = measured(0.007)
-    check_failing_batch_size_prediction(lambda lr: truth)  # right by luck at the visible rate
+def test_a_prediction_that_ignores_the_learning_rate_fails():
+    b_star_at_the_tutorials_rate = measured(0.01)
     with pytest.raises(CheckFailed, match=friendly("does not change with the learning rate")):
-        check_failing_batch_size_prediction(lambda lr: truth, hidden=True)
+        check_failing_batch_size_prediction(b_star_at_the_tutorials_rate)
 
 
-@pytest.mark.parametrize(
-    "answer", [lambda lr: 250.0, lambda lr: AlwaysEqualInt(250), lambda lr: "250", lambda lr: None]
-)
+def test_an_untouched_answer_is_not_done_yet_on_stderr_and_fails_the_hidden_test(capfd):
+    assert check_failing_batch_size_prediction(None) is None
+    out, err = capfd.readouterr()
+    assert out == "" and err.startswith("exercise (b) not done yet: predicted_smallest_failing_batch_size")
+    with pytest.raises(CheckFailed):
+        check_failing_batch_size_prediction(None, hidden=True)
+
+
+@pytest.mark.parametrize("answer", [250.0, AlwaysEqualInt(250), "250", [250]])
 def test_non_integer_predictions_fail_before_any_scan(answer, capfd):
     with pytest.raises(CheckFailed, match=friendly("whole number")):
         check_failing_batch_size_prediction(answer)
+    with pytest.raises(CheckFailed, match=friendly("whole number")):
+        check_failing_batch_size_prediction(answer, hidden=True)
     assert capfd.readouterr().err == ""
