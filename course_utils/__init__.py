@@ -22,8 +22,8 @@ from .checks import (
     check_first_loss,
     check_fixed_setup,
     check_gradient_norm,
-    check_matching_learning_rate,
     check_logsumexp,
+    check_matching_learning_rate,
     check_naive_cross_entropy,
     check_naive_gradient,
     check_small_batch_learning_rate,
@@ -58,9 +58,9 @@ from .lesson_settings import (
     EVIDENCE,
     MATCH_SUM,
     PREDICTION_LEARNING_RATE,
+    SAFE_STEP,
     SMALL_BATCH,
     SMALL_BATCH_ACCURACY,
-    SAFE_STEP,
     SURVIVAL_SETTING,
 )
 from .linear import SUMMATIONS

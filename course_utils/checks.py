@@ -39,7 +39,6 @@ from .validate import (
     require_callable,
     require_int,
     require_kind,
-    require_positive_int,
     require_positive_real,
 )
 

@@ -651,7 +651,9 @@ def plot_loss_vs_examples(
             per_example, max(1, window // c.batch_size if per == "examples" else window)
         )
         style = {"color": color, "lw": 1.3, "marker": "o" if len(seen) <= 30 else None, "ms": 3, **line}
-        label = f"B={c.batch_size}" + (f", {c.reduction}, lr={c.learning_rate:g}" if label_by == "run" else "")
+        label = f"B={c.batch_size}" + (
+            f", {c.reduction}, lr={c.learning_rate:g}" if label_by == "run" else ""
+        )
         ax.plot(seen, smooth, label=label, **style)
         k = result.first_nonfinite_step
         if k is not None:

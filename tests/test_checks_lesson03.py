@@ -126,7 +126,9 @@ def test_a_prediction_that_ignores_the_learning_rate_fails():
 def test_an_untouched_answer_is_not_done_yet_on_stderr_and_fails_the_hidden_test(capfd):
     assert check_failing_batch_size_prediction(None) is None
     out, err = capfd.readouterr()
-    assert out == "" and err.startswith("exercise (b) not done yet: predicted_smallest_failing_batch_size")
+    assert out == "" and err.startswith(
+        "exercise (b) not done yet: predicted_smallest_failing_batch_size"
+    )
     with pytest.raises(CheckFailed):
         check_failing_batch_size_prediction(None, hidden=True)
 
