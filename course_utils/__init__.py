@@ -176,15 +176,13 @@ __all__ = [
     "check_naive_gradient",
     # lesson 02 (02-the-failure): sweeps, the ragged band, NaN forensics
     "MnistData",
-    "SUMMATIONS",
     "sweep",
     "failing_batch_sizes",
     "smallest_failing_batch_size",
     "first_failing_batch_size",
     "float_limits",
-    "accuracy_spreads",
-    "tensorflow_record",
     "plot_accuracy_vs_batch_size",
+    "plot_causal_chain",
     "plot_failing_pattern",
     "plot_largest_logit_gap",
     "failure_explorer",
@@ -222,6 +220,7 @@ __all__ = [
     "epsilon_explorer",
     "check_epsilon_loss_and_gradient",
     "check_epsilon_breaking_batch_size",
+    "accuracy_spreads",
     # lesson 06 (06-stable-logits)
     "plot_loss_per_example",
     "plot_accuracy_and_loss_by_variant",
@@ -240,6 +239,7 @@ __all__ = [
     "optimizer_explorer",
     "check_adam_update",
     "check_survivors",
+    "tensorflow_record",
     # lesson 08 (08-capstone): the fix matrix
     "CAPSTONE_SETUP",
     "DIAGNOSES",
@@ -259,10 +259,9 @@ __all__ = [
     "pytorch_record",
     "smallest_normal",
     "trace_precision",
+    "SUMMATIONS",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
     "bisection_ends",
-    #   the failure's causal chain as a figure (for the lessons' second edition, issue 22)
-    "plot_causal_chain",
     #   loss scaling as the training core does it, and what trace_precision returns
     "GROWTH_INTERVAL",
     "LossScaler",
