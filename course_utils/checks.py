@@ -1485,6 +1485,12 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
             fail(
                 "my_fixed_setup's keys should be argument names (str).", "use train()'s argument names."
             )
+        # plain copies of strings and numbers: an object that equals everything must not choose
+        # one loss for train() and another for this check
+        if isinstance(value, str):
+            value = str.__str__(value)
+        elif isinstance(value, float):
+            value = float.__float__(value)
         setup[str.__str__(key)] = value
     for key in ("batch_size", "optimizer"):
         if key in setup and (

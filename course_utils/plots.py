@@ -97,6 +97,7 @@ NAN_MARKER = {"marker": "x", "color": "#D55E00", "linestyle": "none", "markersiz
 LINE_COLORS = tuple(c for c in COLORS if c != NAN_MARKER["color"])
 # Test accuracy from 0 to 1 in a colour-blind-safe map; runs that went NaN are grey cells.
 ACCURACY_COLORMAP = colormaps["cividis"].with_extremes(bad="#DDDDDD")
+ACCURACY_SCALE = (0.7, 1.0)  # test accuracies the outcome heatmaps colour (below: the darkest)
 
 
 def add_legend(ax, **options):
@@ -143,14 +144,17 @@ def _loss_per_example(result) -> np.ndarray:
 def _outcome_cells(ax, accuracy: np.ndarray, labels, *, size: int):
     """A heatmap of test accuracies (NaN: a run that went non-finite, a grey cell), each cell labelled.
 
-    NaN cells' labels are bold in the NaN colour; cells darker than an accuracy of 0.6 get white text.
+    The colours span accuracies 0.7 to 1 (``ACCURACY_SCALE``), so that runs which train (about 0.9)
+    and runs which train less well (about 0.8) look different; lower accuracies get the darkest
+    colour (the colour bar's pointed end), and every cell is labelled with its value. NaN cells' labels are bold in the NaN colour; dark cells get white text.
     """
+    low, high = ACCURACY_SCALE
     image = ax.imshow(
-        np.ma.masked_invalid(accuracy), cmap=ACCURACY_COLORMAP, vmin=0.0, vmax=1.0, aspect="auto"
+        np.ma.masked_invalid(accuracy), cmap=ACCURACY_COLORMAP, vmin=low, vmax=high, aspect="auto"
     )
     for (i, j), text in np.ndenumerate(labels):
         nan = text.startswith("NaN")
-        light = not nan and bool(text) and float(text) < 0.6
+        light = not nan and bool(text) and float(text) < low + 0.35 * (high - low)
         ax.text(
             j,
             i,
@@ -958,7 +962,7 @@ def plot_outcome_matrix(
     ax.set_xticks(range(len(columns)), [f"{c:g}" if isinstance(c, float) else str(c) for c in columns])
     ax.set_yticks(range(len(tables)), [str(name) for name in tables])
     ax.set_xlabel(xlabel or "batch size B (examples per step)")
-    figure.colorbar(image, ax=ax, label="test accuracy (grey: went NaN)", shrink=0.9)
+    figure.colorbar(image, ax=ax, label="test accuracy (grey: went NaN)", extend="min", shrink=0.9)
     ax.set_title(title or "Final test accuracy; NaN@k = first non-finite value at step k")
     return figure
 
@@ -977,10 +981,19 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     _axes(ax)
     own_figure = ax is None
     figure, ax = new_figure(7.2, 3.8) if own_figure else (ax.figure, ax)
-    styles = ("-", "--", ":", "-.") * 4  # identical runs (Adagrad and Ftrl) stay visible
+    styles = ("-", "--", ":", "-.") * 4
+    drawn = {}
     for color, style, (label, trace) in zip(COLORS * 2, styles, traces.items(), strict=False):
-        steps = np.arange(len(trace.logit_gap))
-        ax.plot(steps, trace.logit_gap, color=color, ls=style, lw=1.2, label=label)
+        gap = trace.logit_gap
+        steps = np.arange(len(gap))
+        same = [name for name, other in drawn.items() if _same_curve(gap, other)]
+        if same:  # an identical run (Ftrl is Adagrad) would hide the first: draw it as open circles
+            every = np.unique(np.geomspace(1, max(len(gap) - 1, 1), 30).astype(int))
+            ax.plot(steps, gap, color=COLORS[7], ls="none", marker="o", markersize=4.5, fillstyle="none",
+                    markevery=list(every), label=f"{label} (the same as {same[0]})")  # fmt: skip
+        else:
+            ax.plot(steps, gap, color=color, ls=style, lw=1.2, label=label)
+        drawn[label] = gap
         _mark_first_nonfinite_gap(ax, trace)
     if any(trace.first_nonfinite_step is not None for trace in traces.values()):
         ax.plot([], [], **NAN_MARKER, label="first non-finite value")
@@ -995,6 +1008,14 @@ def plot_logit_gaps(traces: dict, limit: float, *, title: str | None = None, ax=
     if own_figure:
         add_legend(ax)
     return figure
+
+
+def _same_curve(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two logit-gap curves coincide to within float32 rounding (same length, finite parts)."""
+    if a.shape != b.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(a, b, rtol=1e-4, atol=1e-4, equal_nan=True))
 
 
 def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figure:
@@ -1065,7 +1086,9 @@ def plot_phase_diagrams(
         ax.set_xlabel(xlabel)
         ax.set_title(name, fontsize=9)
     axes[0].set_ylabel("batch size B")
-    figure.colorbar(image, ax=list(axes), label="test accuracy (grey: went NaN)", shrink=0.9)
+    figure.colorbar(
+        image, ax=list(axes), label="test accuracy (grey: went NaN)", extend="min", shrink=0.9
+    )
     figure.suptitle(title or "Where each variant trains: batch size × learning rate", fontsize=10)
     return figure
 

@@ -146,3 +146,19 @@ def test_the_checks_grade_with_fresh_settings_not_the_dict_a_notebook_changed(mo
     # bring back a dict that the notebook changed in place.
     monkeypatch.setitem(CAPSTONE_SETUP, "learning_rate", 1e-6)
     assert checks._lesson("CAPSTONE_SETUP")["learning_rate"] == 0.005
+
+
+class EqualsEverything(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
+
+
+def test_a_loss_name_that_equals_everything_is_graded_as_the_name_it_spells(capfd):
+    # train() and the check must see the same loss: "naive" that claims to be anything is naive.
+    with pytest.raises(CheckFailed, match="still goes non-finite"):
+        check_fixed_setup({**CAPSTONE_SETUP, "loss": EqualsEverything("naive")})
+    with pytest.raises(CheckFailed, match="still goes non-finite"):
+        check_fixed_setup({**CAPSTONE_SETUP, "loss": EqualsEverything("naive")}, hidden=True)
+    assert capfd.readouterr().err == ""

@@ -134,3 +134,30 @@ def test_lesson_03_gap_traces_and_phase_diagram(data, table):
     assert nan_markers(figure) and legend_problems(figure) == []
     figure = plot_batch_size_learning_rate(table, products=(1.7,))
     assert nan_markers(figure) and legend_problems(figure) == []
+
+
+def test_lesson_07_an_identical_run_is_drawn_visibly_and_named_as_the_same(data):
+    # Ftrl without regularisation is Adagrad: the second curve would hide the first.
+    traces = {
+        name: trace_steps(data, batch_size=205, steps=12, optimizer=name, learning_rate=0.01)
+        for name in ("adagrad", "ftrl")
+    }
+    ax = plot_logit_gaps(traces, 86.64).axes[0]
+    named = {line.get_label(): line for line in ax.get_lines()}
+    adagrad, ftrl = named["adagrad"], named["ftrl (the same as adagrad)"]
+    assert adagrad.get_linestyle() != "None" and ftrl.get_linestyle() == "None"
+    assert ftrl.get_marker() == "o"
+
+
+def test_lesson_08_outcome_colours_separate_half_trained_from_trained_runs():
+    from course_utils.plots import ACCURACY_COLORMAP, ACCURACY_SCALE, plot_outcome_matrix
+    from course_utils.sweep import SWEEP_DTYPE
+
+    table = np.zeros(2, dtype=SWEEP_DTYPE)
+    table["batch_size"], table["test_accuracy"] = (100, 205), (0.78, 0.91)
+    figure = plot_outcome_matrix({"fix": table})
+    image = figure.axes[0].get_images()[0]
+    low, high = image.get_clim()
+    assert (low, high) == ACCURACY_SCALE
+    colours = ACCURACY_COLORMAP(image.norm(np.array([0.78, 0.91])))
+    assert np.abs(colours[0, :3] - colours[1, :3]).sum() > 0.5  # clearly two colours
