@@ -935,15 +935,20 @@ def _fading_gap(pull: float) -> float:
     """The logit gap from which the epsilon loss (ε = 1e-10) pulls the target logit of
     ``losses_by_gap``'s example by less than ``pull`` (a fraction of the stable loss's -1), in
     float32 with TensorFlow's flushing, in steps of 0.01 (past 86.5, p and the pull are exactly 0).
+    One row per gap, all in one call of the training core (each row is computed on its own).
 
     >>> _fading_gap(0.5)  # the pull has halved where p = ε, at a gap of about -ln(1e-10)
     23.03
     """
     gaps = np.arange(0.0, 86.5, 0.01)
+    logits = np.zeros((len(gaps), 10), dtype=np.float32)
+    logits[:, 0] = gaps  # the target, class 1, lies `gap` below the largest logit
+    onehot = np.zeros_like(logits)
+    onehot[:, 1] = 1
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        curves = reference("diagnostics").losses_by_gap(gaps, epsilon=1e-10)
-    weak = np.nonzero(curves.epsilon_gradient > -pull)[0]
+        result = reference("model").loss_and_gradient(logits, onehot, loss="epsilon", epsilon=1e-10)
+    weak = np.nonzero(result.grad_logits[:, 1] > -pull)[0]
     return round(float(gaps[weak[0]]), 2)
 
 
