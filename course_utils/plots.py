@@ -874,7 +874,7 @@ def plot_accuracy_and_loss_by_variant(
         batch_sizes, accuracies, went_nonfinite=went_nonfinite, title="Final test accuracy", ax=left
     )
     sizes = np.asarray(batch_sizes)
-    colors = dict(zip(accuracies, zip(VARIANT_COLORS, "os^Dv"), strict=False))
+    colors = dict(zip(accuracies, zip(VARIANT_COLORS, "os^Dv", strict=True), strict=False))
     for label, values in losses.items():
         color, marker = colors.get(label, (COLORS[7], "o"))
         right.plot(sizes, values, marker=marker, ms=4, lw=1.4, color=color, label=label)

@@ -16,7 +16,6 @@ from course_utils.checks import (
     _fading_gap,
 )
 
-
 # The prediction the lesson derives: for p << eps the pull is about p/eps; 1 % at p = 0.01 eps.
 PREDICTED = float(-np.log(0.01 * 1e-10))
 
@@ -69,7 +68,9 @@ def test_wrong_predictions_fail_with_a_hint_and_no_stderr(answer, message, capfd
 def test_an_untouched_answer_is_one_line_not_done_and_fails_the_hidden_test(capfd):
     assert check_fading_gap_prediction(None) is None
     err = capfd.readouterr().err
-    assert err.startswith("exercise 1 not done yet: my_fading_gap is still None") and err.count("\n") == 1
+    assert (
+        err.startswith("exercise 1 not done yet: my_fading_gap is still None") and err.count("\n") == 1
+    )
     with pytest.raises(CheckFailed, match="still None"):
         check_fading_gap_prediction(None, hidden=True)
 
