@@ -16,7 +16,7 @@ from .checks import (
     check_adam_update,
     check_diagnosis,
     check_epsilon_breaking_batch_size,
-    check_epsilon_loss_and_gradient,
+    check_fading_gap_prediction,
     check_failing_batch_size_prediction,
     check_failing_batch_size_search,
     check_first_loss,
@@ -218,7 +218,7 @@ __all__ = [
     "plot_accuracy_by_variant",
     "plot_gradient_trace",
     "epsilon_explorer",
-    "check_epsilon_loss_and_gradient",
+    "check_fading_gap_prediction",
     "check_epsilon_breaking_batch_size",
     "accuracy_spreads",
     # lesson 06 (06-stable-logits)

@@ -861,78 +861,60 @@ def _loss_and_gradient_answer(name: str, answer, dtype) -> tuple[float, np.ndarr
     return loss, grad
 
 
-def _extreme_rows(dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose probabilities underflow: wrong and certain, right and certain, and in between."""
-    logits = np.zeros((3, 10), dtype=dtype)
-    logits[0, 0] = 100  # target 3 has p = exp(-100): exactly 0 once flushed
-    logits[1, 1] = 100  # target 1 has p = 1; every other class has p = 0
-    logits[2, 5] = 20  # target 2 has p = exp(-20) = 2e-9, above epsilon: still pulled
-    return logits, np.eye(10, dtype=dtype)[[3, 1, 2]]
+def _fading_gap(pull: float) -> float:
+    """The logit gap from which the epsilon loss (ε = 1e-10) pulls the target logit of
+    ``losses_by_gap``'s example by less than ``pull`` (a fraction of the stable loss's -1), in
+    float32 with TensorFlow's flushing, in steps of 0.01 (past 86.5, p and the pull are exactly 0).
+    One row per gap, all in one call of the training core (each row is computed on its own).
+
+    >>> _fading_gap(0.5)  # the pull has halved where p = ε, at a gap of about -ln(1e-10)
+    23.03
+    """
+    gaps = np.arange(0.0, 86.5, 0.01)
+    logits = np.zeros((len(gaps), 10), dtype=np.float32)
+    logits[:, 0] = gaps  # the target, class 1, lies `gap` below the largest logit
+    onehot = np.zeros_like(logits)
+    onehot[:, 1] = 1
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result = reference("model").loss_and_gradient(logits, onehot, loss="epsilon", epsilon=1e-10)
+    weak = np.nonzero(result.grad_logits[:, 1] > -pull)[0]
+    return round(float(gaps[weak[0]]), 2)
 
 
-@exercise("1", ("my_epsilon_loss_and_gradient",))
-def check_epsilon_loss_and_gradient(my_epsilon_loss_and_gradient, *, hidden: bool = False) -> None:
-    """Check ``-sum(y * log(p + epsilon))`` and its gradient through the unfused chain rule.
+@exercise("1", ("my_fading_gap",))
+def check_fading_gap_prediction(my_fading_gap, *, hidden: bool = False) -> None:
+    """Check a predicted logit gap from which epsilon's pull on the target logit is below 1 %.
 
-    The learner's function is called as ``f(logits, onehot, epsilon)`` and must return
-    ``(loss, grad_logits)``, summed over the batch, in the input's dtype.
+    Compared with the measured gap (:func:`_fading_gap`) within lesson 05's ``FADING_GAP_TOLERANCE``.
     Introduced in lesson 05.
     """
-    model = reference("model")
-    rng = np.random.default_rng(55 if hidden else 5)
-    dtype = np.float64 if hidden else np.float32
-    batch = 7 if hidden else 4
-    random_logits = rng.normal(0, 2, (batch, 10)).astype(dtype)
-    random_onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
-    cases = [(random_logits, random_onehot, 1e-10), (*_extreme_rows(np.float32), 1e-10)]
-    if hidden:  # a large epsilon changes every gradient, so p - y cannot pass for it
-        cases.append((random_logits, random_onehot, 1e-3))
-    for logits, onehot, epsilon in cases:
-        name = "my_epsilon_loss_and_gradient"
-        answer = call_quietly(my_epsilon_loss_and_gradient, logits.copy(), onehot.copy(), epsilon)
-        loss, grad = _loss_and_gradient_answer(name, answer, logits.dtype)
-        expected = model.loss_and_gradient(
-            logits, onehot, loss="epsilon", reduction="sum", epsilon=epsilon, flush=True
-        )
-        want = float(expected.loss)
-        if loss != loss or loss in (_INF, -_INF):
+    got = as_float(
+        "my_fading_gap", my_fading_gap, hint="assign one number, e.g. `my_fading_gap = 40.0`."
+    )
+    pull, tolerance = _lesson("FADING_PULL"), _lesson("FADING_GAP_TOLERANCE")
+    truth = _fading_gap(pull)
+    if abs(got - truth) <= tolerance:
+        ok(f"you predicted a gap of {got:.2f}; the measurement below gives {truth:.2f}.")
+        return
+    known = {
+        "the gap at which p = ε, where the pull has only halved": -math.log(1e-10),
+        "the gap at which p becomes exactly 0 in float32, where the pull is exactly 0": float(
+            reference("model").float_limits("float32").softmax_zero_gap
+        ),
+        "a gap in powers of 10 (log10): p ≈ e^(−gap) needs the natural log": truth / math.log(10),
+    }
+    for what, value in known.items():
+        if abs(got - value) <= tolerance:
             fail(
-                f"{name} returned the loss {loss!r} (epsilon={epsilon:g}).",
-                "a probability that underflowed to 0 gives log(0) = -inf and 0 * -inf = nan: "
-                "add epsilon inside the log, np.log(p + epsilon).",
+                f"my_fading_gap = {got:.2f} is {what}.",
+                "for p ≪ ε the pull is about p/ε (section 1's formula), and p ≈ e^(−gap).",
             )
-        if abs(loss - want / len(logits)) <= 1e-5 * abs(want / len(logits)) and len(logits) > 1:
-            fail(
-                f"{name} returned the mean loss {loss!r}; the tutorial sums ({want!r}).", "use .sum()."
-            )
-        if not abs(loss - want) <= 1e-5 * abs(want):
-            fail(
-                f"{name} returned the loss {loss!r}, expected {want!r} (epsilon={epsilon:g}).",
-                "loss = -(onehot * np.log(p + epsilon)).sum(), with p = softmax(logits).",
-            )
-        values = np.ndarray.tolist(np.ndarray.ravel(grad.astype(np.float64)))
-        if any(v != v or v in (_INF, -_INF) for v in values):
-            fail(
-                f"{name} returned a non-finite gradient (epsilon={epsilon:g}).",
-                "the point of epsilon is 1/(p + epsilon) instead of 1/p: use p + epsilon in the "
-                "log-gradient too, g_p = -y / (p + epsilon).",
-            )
-        if grad.shape == (3, 10) and logits.shape[0] == 3 and float(grad[0, 3]) < -0.5:
-            fail(
-                f"for an example whose target probability is exactly 0 your gradient pulls the "
-                f"target logit by {float(grad[0, 3])!r}: that is the stable loss's p - y.",
-                "follow autodiff through log(p + epsilon): g_p = -y / (p + epsilon), then the "
-                "softmax backward pass g_z = p * (g_p - sum(g_p * p)), which multiplies by p = 0.",
-            )
-        assert_array_close(
-            f"the gradient of {name} (epsilon={epsilon:g})",
-            grad,
-            expected.grad_logits,
-            rtol=1e-4,
-            atol=1e-6,
-            hint="g_p = -y / (p + epsilon); g_z = p * (g_p - (g_p * p).sum(axis=1, keepdims=True)).",
-        )
-    ok(f"{name} matches the course's epsilon loss: finite everywhere, zero where p(target) = 0.")
+    fail(
+        f"my_fading_gap = {got:.2f}; the pull falls below {pull:.0%} at a gap {'smaller' if got > truth else 'larger'} "
+        f"than that (±{tolerance:g} accepted).",
+        "for p ≪ ε the pull is about p/ε (section 1's formula), and p ≈ e^(−gap) (natural log).",
+    )
 
 
 EPSILON_SEARCH_CANDIDATES = tuple(range(200, 501, 25))

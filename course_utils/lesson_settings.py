@@ -24,6 +24,15 @@ SMALL_BATCH = {"batch_size": 10, "reduction": "mean", "steps": 1000}
 SMALL_BATCH_ACCURACY = 0.88
 """The test accuracy that the run of :data:`SMALL_BATCH` must reach in lesson 04's exercise (b)."""
 
+# --- lesson 05: epsilon ---
+
+FADING_PULL = 0.01
+"""Lesson 05's prediction: the gap from which epsilon pulls a target logit by less than 1 % of -1."""
+
+FADING_GAP_TOLERANCE = 0.5
+"""Its tolerance, in logit gap: for p ≪ ε the pull is about p/ε ∝ e^(−gap), so ±0.5 is a pull
+within a factor e^0.5 ≈ 1.6 of 1 %, and leaves out the table's neighbouring rows (25 and 30)."""
+
 # --- lesson 07: optimizers ---
 
 SURVIVAL_SETTING = {"batch_size": 100, "learning_rate": 0.1, "loss": "naive", "reduction": "mean"}

@@ -95,6 +95,8 @@ COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0
 NAN_MARKER = {"marker": "x", "color": "#D55E00", "linestyle": "none", "markersize": 7}
 # Colours of runs drawn beside NaN crosses: the palette without the crosses' vermillion.
 LINE_COLORS = tuple(c for c in COLORS if c != NAN_MARKER["color"])
+# ... and without the two colours a reader can take for the crosses' (orange) or lose on white (yellow).
+VARIANT_COLORS = tuple(c for c in LINE_COLORS if c not in ("#E69F00", "#F0E442"))
 # Test accuracy from 0 to 1 in a colour-blind-safe map; runs that went NaN are grey cells.
 ACCURACY_COLORMAP = colormaps["cividis"].with_extremes(bad="#DDDDDD")
 ACCURACY_SCALE = (0.7, 1.0)  # test accuracies the outcome heatmaps colour (below: the darkest)
@@ -700,11 +702,13 @@ def plot_accuracy_by_variant(
     sizes = np.asarray(batch_sizes)
     went_nonfinite = went_nonfinite or {}
     nan_label = "went NaN"
-    for color, (label, values) in zip(COLORS, accuracies.items(), strict=False):
+    for color, marker, (label, values) in zip(
+        VARIANT_COLORS, "os^Dv", accuracies.items(), strict=False
+    ):
         values = np.asarray(values, dtype=float)
         failed = np.asarray(went_nonfinite.get(label, np.zeros(len(sizes), bool)), dtype=bool)
         shown = np.where(failed, np.nan, values)
-        ax.plot(sizes, shown, "o-", ms=4, lw=1.4, color=color, label=label)
+        ax.plot(sizes, shown, marker=marker, ms=4, lw=1.4, color=color, label=label)
         if failed.any():
             ax.plot(sizes[failed], np.zeros(failed.sum()), **NAN_MARKER, label=f"{label}: {nan_label}")
     ax.set_xscale("log")
@@ -749,7 +753,7 @@ def plot_gradient_trace(
     steps = np.arange(1, len(trace.zero_rows) + 1)
     right.plot(steps, 100 * trace.zero_rows, color=COLORS[1], lw=1.2, label="gradient row exactly 0")
     right.plot(
-        steps, 100 * trace.dead_rows, color=COLORS[5], lw=1.2, ls=":", label="… and p(target) = 0"
+        steps, 100 * trace.dead_rows, color=COLORS[7], lw=1.2, ls=":", label="… and p(target) = 0"
     )
     right.set_ylim(-2, 102)
     right.set_xlabel("training step")
@@ -778,21 +782,22 @@ def _mark_nonfinite(ax, x, y, top: float, label: str | None) -> None:
 def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str | None = None) -> Figure:
     """One example's loss and target gradient against its logit gap, naive vs epsilon vs stable.
 
-    ``curves`` is a :class:`~course_utils.diagnostics.GapCurves`, ``limits`` a ``FloatLimits`` whose
-    gaps are drawn as vertical lines; ``gap`` marks the current slider value. NaN/inf values are
-    red crosses along the top of each panel.
+    ``curves`` is a :class:`~course_utils.diagnostics.GapCurves`, ``limits`` a ``FloatLimits``: the
+    gaps that decide ``curves``' arithmetic are drawn as vertical lines (with flushing, where
+    TensorFlow's softmax gives 0; without, where 1/p overflows and where IEEE ``exp`` gives 0);
+    ``gap`` marks the current slider value. NaN/inf values are red crosses along the top of each panel.
     Introduced in lesson 06.
     """
     figure = Figure(figsize=(9.6, 3.6), layout="constrained")
     left, right = figure.subplots(1, 2)
     x = np.asarray(curves.gaps, dtype=float)
-    lines = [
+    lines = [  # epsilon not in orange: the NaN crosses are vermillion
         ("naive  -log p", curves.naive_loss, curves.naive_gradient, COLORS[0], "-"),
         (
             f"epsilon  -log(p + {curves.epsilon:.0e})",
             curves.epsilon_loss,
             curves.epsilon_gradient,
-            COLORS[1],
+            COLORS[3],
             "--",
         ),
         ("stable  logsumexp(z) - z·y", curves.stable_loss, curves.stable_gradient, COLORS[2], ":"),
@@ -805,16 +810,19 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
         right.plot(x, np.where(np.isfinite(gradient), gradient, np.nan), color=color, ls=style, lw=1.6)
     _mark_nonfinite(left, x, np.asarray(curves.naive_loss, float), top_loss, "naive loss is NaN/inf")
     _mark_nonfinite(right, x, np.asarray(curves.naive_gradient, float), 0.1, "naive gradient is NaN")
+    # Only the limits that decide this arithmetic (the whole table is lesson 02's).
+    if curves.flush:
+        shown = [(limits.softmax_zero_gap, COLORS[7], "--", "p = 0 (TensorFlow's softmax)")]
+    else:
+        shown = [
+            (limits.reciprocal_overflow_gap, COLORS[7], "--", "1/p overflows"),
+            (limits.exp_underflow_gap_ieee, COLORS[4], "-.", "p = 0 (IEEE exp)"),
+        ]
     for ax in (left, right):
-        for value, style, name in (
-            (limits.softmax_zero_gap, (0, (1, 1)), "softmax gives 0 (TensorFlow)"),
-            (limits.exp_underflow_gap_flushed, "--", "exp below smallest normal"),
-            (limits.reciprocal_overflow_gap, "-.", "1/p overflows"),
-            (limits.exp_underflow_gap_ieee, ":", "exp underflows (IEEE)"),
-        ):
-            ax.axvline(value, color=COLORS[7], ls=style, lw=0.8, label=f"{name}: {value:.2f}")
+        for value, color, style, name in shown:
+            ax.axvline(value, color=color, ls=style, lw=1.2, label=f"{name}: gap {value:.2f}")
         if gap is not None:
-            ax.axvline(gap, color=COLORS[3], lw=2, alpha=0.6, label=f"gap = {gap:g}")
+            ax.axvline(gap, color="#777777", lw=3, alpha=0.4, label=f"slider: gap = {gap:g}")
         ax.set_xlabel("logit gap max(z) − z_target (nats)")
     left.set_ylim(-2, top_loss * 1.05)
     left.set_ylabel("loss of the example (nats)")
@@ -825,7 +833,7 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
         title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
         fontsize=11,
     )
-    add_figure_legend(figure, fontsize="x-small")
+    add_figure_legend(figure, fontsize=9)
     return figure
 
 
@@ -886,9 +894,10 @@ def plot_accuracy_and_loss_by_variant(
         batch_sizes, accuracies, went_nonfinite=went_nonfinite, title="Final test accuracy", ax=left
     )
     sizes = np.asarray(batch_sizes)
-    colors = dict(zip(accuracies, COLORS, strict=False))
+    colors = dict(zip(accuracies, zip(VARIANT_COLORS, "os^Dv", strict=True), strict=False))
     for label, values in losses.items():
-        right.plot(sizes, values, "o-", ms=4, lw=1.4, color=colors.get(label, COLORS[7]), label=label)
+        color, marker = colors.get(label, (COLORS[7], "o"))
+        right.plot(sizes, values, marker=marker, ms=4, lw=1.4, color=color, label=label)
     right.set_xscale("log")
     right.set_yscale("log")
     right.set_xticks(sizes, [str(int(s)) for s in sizes], fontsize="small")

@@ -5,87 +5,74 @@ import pytest
 
 from course_utils import (
     check_epsilon_breaking_batch_size,
-    check_epsilon_loss_and_gradient,
+    check_fading_gap_prediction,
     load_mnist,
-    softmax,
     sweep,
 )
-from course_utils.checks import EPSILON_SEARCH_CANDIDATES, EPSILON_SEARCH_STEPS, CheckFailed
+from course_utils.checks import (
+    EPSILON_SEARCH_CANDIDATES,
+    EPSILON_SEARCH_STEPS,
+    CheckFailed,
+    _fading_gap,
+)
+
+# The prediction the lesson derives: for p << eps the pull is about p/eps; 1 % at p = 0.01 eps.
+PREDICTED = float(-np.log(0.01 * 1e-10))
 
 
-def epsilon_answer(logits, onehot, epsilon=1e-10):
-    eps = logits.dtype.type(epsilon)
-    p = softmax(logits)
-    grad_p = -onehot / (p + eps)
-    return -(onehot * np.log(p + eps)).sum(), p * (grad_p - (grad_p * p).sum(axis=1, keepdims=True))
-
-
-def naive_answer(logits, onehot, epsilon=1e-10):
-    p = softmax(logits)
-    grad_p = -onehot / p
-    return -(onehot * np.log(p)).sum(), p * (grad_p - (grad_p * p).sum(axis=1, keepdims=True))
-
-
-def fused_answer(logits, onehot, epsilon=1e-10):
-    p = softmax(logits)
-    return -(onehot * np.log(p + logits.dtype.type(epsilon))).sum(), p - onehot
-
-
-def mean_answer(logits, onehot, epsilon=1e-10):
-    loss, grad = epsilon_answer(logits, onehot, epsilon)
-    return loss / len(logits), grad / len(logits)
-
-
-def float64_answer(logits, onehot, epsilon=1e-10):
-    loss, grad = epsilon_answer(logits.astype(np.float64), onehot.astype(np.float64), epsilon)
-    return loss, grad
-
-
-class AlwaysEqual(np.ndarray):
+class AlwaysEqual(float):
     def __eq__(self, other):
         return True
 
-
-def always_equal_answer(logits, onehot, epsilon=1e-10):
-    return np.float32(0.0), np.zeros_like(logits).view(AlwaysEqual)
+    __hash__ = float.__hash__
 
 
-def test_the_solution_passes_visible_and_hidden_without_stderr(capfd):
-    check_epsilon_loss_and_gradient(epsilon_answer)
-    check_epsilon_loss_and_gradient(epsilon_answer, hidden=True)
+def test_the_derived_prediction_passes_visible_and_hidden_without_stderr(capfd):
+    check_fading_gap_prediction(PREDICTED)
+    check_fading_gap_prediction(np.float32(PREDICTED), hidden=True)
+    check_fading_gap_prediction(int(round(PREDICTED)))  # a whole number within the tolerance
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 3 and err == ""
+
+
+def test_the_tolerance_is_the_lessons_and_centred_on_the_measured_gap():
+    truth = _fading_gap(0.01)
+    assert abs(truth - PREDICTED) < 0.05  # the derivation is right to a few hundredths
+    check_fading_gap_prediction(truth + 0.49)
+    for wrong in (truth + 0.51, truth - 0.51):
+        with pytest.raises(CheckFailed, match="±0.5 accepted"):
+            check_fading_gap_prediction(wrong, hidden=True)
 
 
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (naive_answer, "returned the loss nan"),
-        (fused_answer, "p - y"),
-        (mean_answer, "mean loss"),
-        (float64_answer, "dtype float64"),
-        (always_equal_answer, "numpy array"),
-        (lambda logits, onehot, epsilon: 1.0, "pair (loss, grad_logits)"),
+        (23.03, "where the pull has only halved"),  # p = eps
+        (86.64, "exactly 0 in float32"),  # the underflow limit
+        (PREDICTED / np.log(10), "natural log"),  # log10 instead of ln
+        (30.0, "at a gap smaller than that"),  # the table's nearest row
+        (25.0, "at a gap larger than that"),
+        ("27.6", "should be a number"),
+        (AlwaysEqual(PREDICTED), "should be a number"),
+        (np.array([PREDICTED]), "should be a number"),
     ],
 )
-def test_typical_mistakes_fail_with_a_hint_and_no_stderr(answer, message, capfd):
-    with pytest.raises(CheckFailed, match="Hint:") as failure:
-        check_epsilon_loss_and_gradient(answer)
-    assert message in str(failure.value)
+def test_wrong_predictions_fail_with_a_hint_and_no_stderr(answer, message, capfd):
+    for hidden in (False, True):
+        with pytest.raises(CheckFailed, match="Hint:") as failure:
+            check_fading_gap_prediction(answer, hidden=hidden)
+        assert message in str(failure.value)
     assert capfd.readouterr().err == ""
 
 
-def test_the_hidden_check_also_tries_float64_and_a_large_epsilon():
-    def float32_only(logits, onehot, epsilon=1e-10):
-        return epsilon_answer(logits.astype(np.float32), onehot.astype(np.float32), epsilon)
-
-    def epsilon_ignored(logits, onehot, epsilon=1e-10):
-        return epsilon_answer(logits, onehot, 1e-10)
-
-    for answer in (float32_only, epsilon_ignored):
-        check_epsilon_loss_and_gradient(answer)  # the visible cases cannot tell
-        with pytest.raises(CheckFailed, match="Hint:"):
-            check_epsilon_loss_and_gradient(answer, hidden=True)
+def test_an_untouched_answer_is_one_line_not_done_and_fails_the_hidden_test(capfd):
+    assert check_fading_gap_prediction(None) is None
+    err = capfd.readouterr().err
+    assert (
+        err.startswith("exercise 1 not done yet: my_fading_gap is still None") and err.count("\n") == 1
+    )
+    with pytest.raises(CheckFailed, match="still None"):
+        check_fading_gap_prediction(None, hidden=True)
 
 
 @pytest.fixture(scope="module")
