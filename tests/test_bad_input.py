@@ -39,6 +39,7 @@ EXEMPT = {
             "CAPSTONE_SETUP",
             "DIAGNOSES",
             "EVIDENCE",
+            "GAP_TOLERANCE",
             "DTYPES",
             "GROWTH_INTERVAL",
             "LOSSES",
