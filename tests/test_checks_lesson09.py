@@ -17,7 +17,6 @@ from course_utils.checks import CheckFailed
 FLOAT16_GAP = -math.log(float(smallest_normal("float16")))  # the course's prediction
 
 
-
 def scaled_weight_gradient(images, grad_logits, loss_scale):  # the course's solution
     low = (grad_logits * np.float32(loss_scale)).astype(np.float16)
     product = (images.T @ low.astype(np.float32)).astype(np.float16)
