@@ -56,6 +56,7 @@ from .lesson_settings import (
     CAPSTONE_SETUP,
     DIAGNOSES,
     EVIDENCE,
+    GAP_TOLERANCE,
     MATCH_SUM,
     PREDICTION_LEARNING_RATE,
     SAFE_STEP,
@@ -100,7 +101,7 @@ from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, 
 
 # isort: split
 # --- lesson 09: low precision ---
-from .checks import check_scaled_weight_gradient, check_underflow_gap
+from .checks import check_float16_gap_prediction, check_scaled_weight_gradient
 from .diagnostics import PrecisionTrace, trace_precision
 from .model import dtype_sum, smallest_normal
 from .training import GROWTH_INTERVAL, LossScaler
@@ -252,8 +253,9 @@ __all__ = [
     "check_fixed_setup",
     # lesson 09: low precision
     "DTYPES",
+    "GAP_TOLERANCE",
+    "check_float16_gap_prediction",
     "check_scaled_weight_gradient",
-    "check_underflow_gap",
     "dtype_sum",
     "precision_explorer",
     "pytorch_record",

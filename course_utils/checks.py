@@ -1536,45 +1536,43 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
 # --- lesson 09: low precision ---
 
 
-@exercise("(a)", ("my_underflow_gap",))
-def check_underflow_gap(my_underflow_gap, *, hidden: bool = False) -> None:
-    """Check ``my_underflow_gap(dtype)``: the logit gap at which ``exp(-gap)`` falls below the
-    dtype's smallest normal number (and so flushes to 0), ``-ln(smallest normal)``.
+@exercise("(a)", ("my_float16_gap",))
+def check_float16_gap_prediction(my_float16_gap, *, hidden: bool = False) -> None:
+    """Check a predicted float16 logit-gap limit against the measured one, within ``GAP_TOLERANCE``.
 
-    Compared, within 1e-3 relative, with that formula and with :func:`float_limits`' bisection
-    (which moves in steps of the dtype's own numbers). Introduced in lesson 09.
+    The measurement is ``float_limits("float16").softmax_zero_gap`` from a fresh copy of the
+    course (a bisection over float16 numbers). Introduced in lesson 09.
     """
+    settings = reference("lesson_settings")
+    tolerance = settings.GAP_TOLERANCE
+    guess = as_float(
+        "my_float16_gap", my_float16_gap, hint="give one number, e.g. my_float16_gap = 12.3."
+    )
     model = reference("model")
-    for dtype in ("bfloat16", "float32") if hidden else ("float16",):
-        got = as_float(
-            f"my_underflow_gap({dtype!r})",
-            call_quietly(my_underflow_gap, dtype),
-            hint="return one number, e.g. float(-math.log(...)).",
+    measured = model.float_limits("float16").softmax_zero_gap
+    tiny = float(model.smallest_normal("float16"))
+    mistakes = {
+        "that is minus the gap: exp(-gap) is small when the gap is large and positive": math.log(tiny),
+        "that is the logarithm in base 2 (the exponent of the smallest normal); exp is base e": 14.0,
+        "that is the logarithm in base 10; exp is base e": -math.log10(tiny),
+        "that is where 1/p overflows (ln of the largest number), not where p becomes 0": math.log(
+            float(np.finfo(np.float16).max)
+        ),
+        "that is float32's line, not float16's": model.float_limits("float32").softmax_zero_gap,
+    }
+    if not abs(guess - measured) <= tolerance:
+        for what, value in mistakes.items():
+            if abs(guess - value) <= tolerance:
+                fail(f"my_float16_gap = {guess:g}: {what}.", "solve exp(-gap) = smallest normal.")
+        fail(
+            f"my_float16_gap = {guess:g}, but the measured line is {measured:.2f} "
+            f"(±{tolerance} accepted).",
+            "softmax gives 0 once exp(-gap) is below float16's smallest normal number, 2**-14.",
         )
-        tiny = float(model.smallest_normal(dtype))
-        expected = -math.log(tiny)
-        limits = model.float_limits(dtype)
-        others = {
-            "the gap at which 1/p overflows (ln of the largest finite number)": math.log(
-                limits.largest_finite
-            ),
-            "the gap at which exp rounds to 0 even with subnormals": limits.exp_underflow_gap_ieee,
-            "ln of the smallest normal, without the minus sign": -expected,
-        }
-        for what, value in others.items():
-            if abs(got - value) <= 1e-3 * abs(value):
-                fail(
-                    f"my_underflow_gap({dtype!r}) returned {got!r}: {what}.",
-                    "the flush-to-zero limit: exp(-gap) = smallest normal, so gap = -ln(smallest normal).",
-                )
-        bisected = limits.exp_underflow_gap_flushed
-        if not abs(got - expected) <= 1e-3 * expected or not abs(got - bisected) <= 2e-3 * bisected:
-            fail(
-                f"my_underflow_gap({dtype!r}) returned {got!r}, expected about {expected:.4f} "
-                f"(float_limits measured {bisected:.4f}).",
-                "use smallest_normal(dtype) from course_utils and math.log.",
-            )
-    ok(f"my_underflow_gap gives the flush-to-zero gap ({expected:.4f} for {dtype}).")
+    ok(
+        f"you predicted {guess:.3f}; float_limits measures {measured:.2f} "
+        f"(within ±{tolerance}): float16's line is near 10."
+    )
 
 
 def _scaled_gradient_cases(hidden: bool):

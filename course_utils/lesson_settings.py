@@ -52,3 +52,10 @@ DIAGNOSES = ("overshooting", "log(0)")
 
 EVIDENCE = ("smallest_loss_step", "limit_crossed_step")
 """The measurements the diagnosis exercise asks for (the keys of ``my_evidence``)."""
+
+# --- lesson 09: low precision ---
+
+GAP_TOLERANCE = 0.05
+"""Lesson 09's prediction of float16's logit-gap limit is right within this much: the measured line is
+a float16 number, and float16 numbers near 10 are 1/128 apart; every mistaken formula (ln of the
+largest number, the base-2 or base-10 logarithm, float32's line) is more than 1 away."""

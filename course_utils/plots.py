@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .sweep import SWEEP_DTYPE, require_table
 from .validate import (
@@ -602,6 +602,8 @@ def plot_step_trace(trace, limits, *, title: str | None = None) -> Figure:
     right.set_xlabel("training step")
     right.set_ylabel(f"‖gradient‖ ({trace.result.config.reduction} over the batch)")
     right.set_title("Gradient norm per step")
+    for ax in (left, right):  # steps are whole numbers, however few
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title or "", fontsize=10)
     add_figure_legend(figure, fontsize="x-small")
     return figure

@@ -42,6 +42,7 @@ EXEMPT = {
             "CAPSTONE_SETUP",
             "DIAGNOSES",
             "EVIDENCE",
+            "GAP_TOLERANCE",
             "DTYPES",
             "GROWTH_INTERVAL",
             "LOSSES",

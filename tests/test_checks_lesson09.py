@@ -5,12 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import check_scaled_weight_gradient, check_underflow_gap, smallest_normal
+from course_utils import (
+    GAP_TOLERANCE,
+    check_float16_gap_prediction,
+    check_scaled_weight_gradient,
+    float_limits,
+    smallest_normal,
+)
 from course_utils.checks import CheckFailed
 
-
-def underflow_gap(dtype):  # the course's solution
-    return -math.log(float(smallest_normal(dtype)))
+FLOAT16_GAP = -math.log(float(smallest_normal("float16")))  # the course's prediction
 
 
 def scaled_weight_gradient(images, grad_logits, loss_scale):  # the course's solution
@@ -21,29 +25,49 @@ def scaled_weight_gradient(images, grad_logits, loss_scale):  # the course's sol
 
 @pytest.mark.parametrize("hidden", [False, True])
 def test_the_solutions_pass(hidden, capsys):
-    check_underflow_gap(underflow_gap, hidden=hidden)
+    check_float16_gap_prediction(FLOAT16_GAP, hidden=hidden)
     check_scaled_weight_gradient(scaled_weight_gradient, hidden=hidden)
     assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_the_tolerance_holds_the_prediction_and_excludes_its_neighbours():
+    measured = float_limits("float16").softmax_zero_gap
+    assert abs(FLOAT16_GAP - measured) <= GAP_TOLERANCE
+    assert abs(measured - 10) > GAP_TOLERANCE  # a rounded "about 10" is not enough
+    check_float16_gap_prediction(np.float32(measured + 0.9 * GAP_TOLERANCE))
+    with pytest.raises(CheckFailed, match="measured line is 9.71"):
+        check_float16_gap_prediction(measured + 1.1 * GAP_TOLERANCE)
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda dtype: math.log(float(smallest_normal(dtype))), "without the minus sign"),
-        (lambda dtype: 11.09, "1/p overflows"),
-        (lambda dtype: 17.33, "subnormals"),
-        (lambda dtype: 9.0, "expected about 9.7041"),
-        (lambda dtype: "9.7", "should be a number"),
+        (-FLOAT16_GAP, "minus the gap"),
+        (14, "base 2"),
+        (14 * math.log10(2), "base 10"),
+        (math.log(65504.0), "1/p overflows"),
+        (86.64, "float32's line"),
+        (10.0, "measured line is 9.71"),
+        ("9.7", "should be a number"),
+        (np.array(9.704), "should be a number"),
+        (True, "should be a number"),
     ],
 )
-def test_wrong_underflow_gaps_fail_with_a_hint(wrong, message):
+def test_wrong_gap_predictions_fail_with_a_hint(wrong, message):
     with pytest.raises(CheckFailed, match=message):
-        check_underflow_gap(wrong)
+        check_float16_gap_prediction(wrong)
 
 
-def test_an_underflow_gap_right_for_float16_only_fails_the_hidden_test():
-    with pytest.raises(CheckFailed, match="bfloat16"):
-        check_underflow_gap(lambda dtype: 14 * math.log(2), hidden=True)
+def test_an_object_equal_to_everything_is_not_a_prediction():
+    class Always:
+        def __eq__(self, other):
+            return True
+
+        def __float__(self):
+            return FLOAT16_GAP
+
+    with pytest.raises(CheckFailed, match="should be a number"):
+        check_float16_gap_prediction(Always(), hidden=True)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +89,11 @@ def test_unsolved_exercises_are_not_done_in_the_visible_check_and_fail_hidden(ca
     def stub(*args):
         raise NotImplementedError()
 
-    check_underflow_gap(stub)
-    assert "exercise (a) not done yet" in capsys.readouterr().err
+    check_float16_gap_prediction(None)
+    check_scaled_weight_gradient(stub)
+    err = capsys.readouterr().err
+    assert "exercise (a) not done yet" in err and "exercise (b) not done yet" in err
+    with pytest.raises(CheckFailed):
+        check_float16_gap_prediction(None, hidden=True)
     with pytest.raises(CheckFailed):
         check_scaled_weight_gradient(stub, hidden=True)

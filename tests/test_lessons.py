@@ -17,6 +17,14 @@ from course_utils.classroom.progress import exercise_labels
 ROOT = Path(__file__).resolve().parents[1]
 # The lessons are the lesson folders (the one list); each holds its notebook of the same name.
 LESSONS = [ROOT / "lessons" / name / f"{name}.ipynb" for name in lesson_names(ROOT)]
+# The one exemption: the appendix ("NN-appendix", the last folder) holds the course's evidence, not
+# practice. It has no exercises (so no graded cells, hidden tests or answers to release) and no
+# explorer; test_the_appendix_is_last_and_has_no_exercises holds it to that.
+APPENDIX = "-appendix"
+
+
+def is_appendix(path) -> bool:
+    return path.parent.name.endswith(APPENDIX)
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -42,6 +50,20 @@ def test_the_table_of_lessons_README_lists_the_lesson_folders_in_order():
     assert all(folder.startswith(f"{number}-") for number, folder in table)
 
 
+def test_the_appendix_is_last_and_has_no_exercises():
+    assert [path.parent.name for path in LESSONS if is_appendix(path)] == [LESSONS[-1].parent.name]
+    notebook = cells(LESSONS[-1])
+    assert not [c for c in notebook if nbgrader_meta(c)], "the appendix has no nbgrader cells"
+    sources = "".join("".join(c["source"]) for c in notebook)
+    assert "### BEGIN" not in sources and "check_" not in sources and "explorer(" not in sources
+
+
+def test_the_appendix_rule_itself():
+    assert is_appendix(Path("lessons/10-appendix/10-appendix.ipynb"))
+    assert not is_appendix(Path("lessons/09-low-precision/09-low-precision.ipynb"))
+    assert not is_appendix(Path("lessons/11-appendix-b/11-appendix-b.ipynb"))
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
 def test_lesson_has_goals_exercises_widget_and_outputs(path):
     notebook = cells(path)
@@ -49,9 +71,10 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     assert first.startswith("# ") and "learn" in first.lower(), "title cell with learning goals first"
     solutions = [c for c in notebook if nbgrader_meta(c).get("solution")]
     graded = [c for c in notebook if nbgrader_meta(c).get("grade")]
-    assert 2 <= len(solutions) <= 4 or path.parent.name == "08-capstone", "2–4 exercises per lesson"
-    assert graded and all(nbgrader_meta(c).get("points", 0) > 0 for c in graded)
-    assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in graded), "hidden tests"
+    if not is_appendix(path):
+        assert 2 <= len(solutions) <= 4 or path.parent.name == "08-capstone", "2–4 exercises"
+        assert graded and all(nbgrader_meta(c).get("points", 0) > 0 for c in graded)
+        assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in graded), "hidden tests"
     code = [c for c in notebook if c["cell_type"] == "code"]
     assert all(c.get("outputs") is not None for c in code)
     assert any(c.get("outputs") for c in code), "stored with outputs"
@@ -60,7 +83,8 @@ def test_lesson_has_goals_exercises_widget_and_outputs(path):
     )
     # nbval's markers are cell tags: a student reads no "# NBVAL_..." line
     assert not [c for c in notebook if re.search(r"^\s*# NBVAL_", "".join(c["source"]), re.M)]
-    assert any("Explorer" in "".join(c["source"]) or "explorer" in "".join(c["source"]) for c in code)
+    if not is_appendix(path):
+        assert any("explorer" in "".join(c["source"]).lower() for c in code), "an explorer"
     assert all(nbgrader_meta(c).get("schema_version", 3) == 3 for c in notebook)
 
 
@@ -101,7 +125,7 @@ def test_stored_explorers_show_their_first_picture_without_a_kernel(path):
     explorers = [
         o for o in outputs if "".join(o.get("data", {}).get("text/plain", "")).startswith("Explorer")
     ]
-    assert explorers, "no stored explorer output"
+    assert explorers or is_appendix(path), "no stored explorer output"
     for output in explorers:
         assert output["data"]["image/png"], "an explorer stored without its picture"
     timed = [c.get("id") for c in notebook["cells"] if "execution" in c.get("metadata", {})]
@@ -168,7 +192,12 @@ def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
     release = course / "release" / path.parent.name / path.name
     text = release.read_text()
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
-    assert "raise NotImplementedError()" in text
+    if is_appendix(path):  # nothing to take out: released as it is, without outputs
+        released = nbformat.read(release, as_version=4).cells
+        assert [c.source for c in released] == [c.source for c in nbformat.read(path, 4).cells]
+        assert not any(c.get("outputs") for c in released)
+    else:
+        assert "raise NotImplementedError()" in text
 
 
 def defined_names(source: str) -> set[str]:

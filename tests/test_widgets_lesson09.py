@@ -43,3 +43,22 @@ def test_float32_has_no_mixed_mode_and_says_so(data):
     explorer = precision_explorer(data, batch_size=100, dtype="float32", mode="mixed")
     assert "no mixed mode" in explorer.summary.value
     assert "all values finite" in explorer.summary.value
+
+
+def test_the_lessons_first_view_shows_the_gap_climbing_to_float16s_line(data):
+    # The lesson opens the explorer on float16 pure at B = 20: many steps before the NaN, not two.
+    explorer = precision_explorer(data, batch_size=20, dtype="float16", mode="pure")
+    trace = explorer.cached_trace(20, "float16", False)
+    assert trace.first_nonfinite_step >= 20
+    assert f"at step <b>{trace.first_nonfinite_step}</b>" in explorer.summary.value
+
+
+def test_step_axes_tick_whole_steps_even_for_a_two_step_run(data):
+    from course_utils.plots import plot_step_trace
+
+    trace = trace_steps(data, batch_size=205, dtype="float16", steps=40)
+    assert trace.first_nonfinite_step == 1  # the old first view: two points
+    figure = plot_step_trace(trace, float_limits("float16"))
+    figure.canvas.draw()
+    for ax in figure.axes[:2]:
+        assert all(float(tick).is_integer() for tick in ax.get_xticks())

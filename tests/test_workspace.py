@@ -154,6 +154,19 @@ def test_a_new_lesson_is_written_and_announced(learner, course):
     assert solved_notebook(learner, LATER).is_file()
 
 
+def test_a_lesson_without_exercises_is_released_whole(learner, course):
+    appendix = next(p.name for p in sorted((ROOT / "lessons").glob("[0-9][0-9]-appendix")))
+    shutil.copytree(ROOT / "lessons" / appendix, course / "lessons" / appendix)
+    _, messages = prepare(learner, course=course, today=TODAY)
+    assert messages == [f"new lesson: {appendix}/{appendix}.ipynb"]
+    released = nbformat.read(learner_notebook(learner, appendix), as_version=4).cells
+    source = nbformat.read(source_of(course, appendix), as_version=4).cells
+    assert [c.source for c in released] == [c.source for c in source]
+    assert not any(c.get("outputs") or c.metadata.get("nbgrader") for c in released)
+    solved = nbformat.read(solved_notebook(learner, appendix), as_version=4)
+    assert solved.cells[1:] == source
+
+
 def test_a_deleted_notebook_is_written_again_and_other_files_are_left_alone(learner, course):
     learner_notebook(learner, SECOND).unlink()
     mine = learner / SECOND / "my notes.txt"

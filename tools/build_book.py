@@ -103,11 +103,16 @@ def prepare_lesson(source, learner, download: str):
             page.cells.append(shown)
             if any(is_explorer(output) for output in shown.get("outputs", [])):
                 page.cells.append(nbformat.v4.new_markdown_cell(EXPLORER_LINE))
+    exercises = any(cell.metadata.get("nbgrader", {}).get("solution") for cell in source.cells)
+    edition = (
+        "the learner edition: the exercises without their solutions"
+        if exercises
+        else "it has no exercises"  # the appendix
+    )
     page.cells.insert(
         1,
         nbformat.v4.new_markdown_cell(
-            f"[Download this lesson's notebook](path:{download}) (the learner edition: "
-            "the exercises without their solutions, to run in JupyterLab)"
+            f"[Download this lesson's notebook](path:{download}) ({edition}, to run in JupyterLab)"
         ),
     )
     return page
