@@ -240,7 +240,6 @@ __all__ = [
     "optimizer_explorer",
     "check_adam_update",
     "check_survivors",
-    "tensorflow_record",
     # lesson 08 (08-capstone): the fix matrix
     "CAPSTONE_SETUP",
     "DIAGNOSES",
@@ -253,17 +252,21 @@ __all__ = [
     "check_fixed_setup",
     # lesson 09: low precision
     "DTYPES",
-    "GAP_TOLERANCE",
     "check_float16_gap_prediction",
     "check_scaled_weight_gradient",
     "dtype_sum",
     "precision_explorer",
-    "pytorch_record",
     "smallest_normal",
     "trace_precision",
+    # lesson 10 (10-appendix): the proof, against TensorFlow, PyTorch and other summation orders
     "SUMMATIONS",
+    "TENSORFLOW_RECORDS",
+    "PYTORCH_RECORDS",
+    "tensorflow_record",
+    "pytorch_record",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
     "bisection_ends",
+    "GAP_TOLERANCE",
     #   loss scaling as the training core does it, and what trace_precision returns
     "GROWTH_INTERVAL",
     "LossScaler",
@@ -289,11 +292,9 @@ __all__ = [
     "FloatLimits",
     "LossAndGradient",
     "Spread",
-    #   what trace_steps measures per step; the TensorFlow and PyTorch recordings
+    #   what trace_steps measures per step
     "gradient_norm",
     "logit_gap",
-    "TENSORFLOW_RECORDS",
-    "PYTORCH_RECORDS",
     #   the optimizers as classes (lessons name them by their OPTIMIZERS keys)
     "GradientDescent",
     "Momentum",
