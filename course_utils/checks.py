@@ -1580,7 +1580,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         result = measured["trace"].result
         if result.went_nonfinite:
             fail(
-                f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
+                f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite_stage} at "
                 f"step {result.first_nonfinite_step}).",
                 "which cause did you diagnose? Pick the fix that removes that cause.",
             )

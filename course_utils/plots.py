@@ -1001,7 +1001,7 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
             [step],
             [before[-1] if len(before) else np.log(10)],
             **NAN_MARKER,
-            label=f"non-finite {result.first_nonfinite} at step {step}",
+            label=f"non-finite {result.first_nonfinite_stage} at step {step}",
         )
     left.set_yscale("log")
     left.set_xlabel("training step")

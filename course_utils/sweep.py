@@ -151,7 +151,7 @@ def _row(config: TrainConfig, result: TrainResult) -> tuple:
         result.test_accuracy,
         step is not None,
         -1 if step is None else step,
-        result.first_nonfinite or "",
+        result.first_nonfinite_stage or "",
         float(result.losses[-1]),
     )
 

@@ -246,7 +246,7 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
         result = cached_train(batch_size, learning_rate, loss, reduction, dtype)
         if result.went_nonfinite:
             verdict = (
-                f"first non-finite value: <b>{result.first_nonfinite}</b> at step "
+                f"first non-finite value: <b>{result.first_nonfinite_stage}</b> at step "
                 f"<b>{result.first_nonfinite_step}</b>"
             )
             headline = f"B={batch_size}: NaN at step {result.first_nonfinite_step}"
@@ -315,7 +315,7 @@ def gradient_scaling_explorer(
         else:
             verdict = (
                 f"gap {trace.logit_gap[k]:.1f} at step {k} → first non-finite value "
-                f"(<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+                f"(<b>{trace.result.first_nonfinite_stage}</b>) at step <b>{k}</b>"
             )
             headline = f"NaN at step {k}"
         text = (
@@ -457,7 +457,7 @@ def epsilon_explorer(
         if result.went_nonfinite:
             text = (
                 f"{setting}: <b>went NaN</b> at step {result.first_nonfinite_step} "
-                f"({result.first_nonfinite}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
+                f"({result.first_nonfinite_stage}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
             )
         else:
             lost = 100 * (stable.test_accuracy - result.test_accuracy)
@@ -579,7 +579,7 @@ def optimizer_explorer(
         reached = float(np.max(trace.logit_gap))
         if result.went_nonfinite:
             verdict = (
-                f"<b>went NaN</b>: first non-finite {result.first_nonfinite} at step "
+                f"<b>went NaN</b>: first non-finite {result.first_nonfinite_stage} at step "
                 f"<b>{result.first_nonfinite_step}</b>"
             )
             headline = f"NaN at step {result.first_nonfinite_step}"
@@ -702,7 +702,7 @@ def precision_explorer(
         verdict = (
             f"all values finite for {steps} steps"
             if k is None
-            else f"first non-finite value (<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+            else f"first non-finite value (<b>{trace.result.first_nonfinite_stage}</b>) at step <b>{k}</b>"
         )
         run = f"{dtype}, {'mixed precision' if mixed else 'pure'}"
         note = " (float32 and float64 have no mixed mode: the plain run)" * (

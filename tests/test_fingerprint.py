@@ -38,7 +38,7 @@ def digests(data):
 def test_the_grid_reaches_every_branch(data):
     configs = fingerprint.grid()
     results = train_many(data, configs, workers=1)
-    assert {r.first_nonfinite for r in results} >= {None, "loss", "gradient", "weights"}
+    assert {r.first_nonfinite_stage for r in results} >= {None, "loss", "gradient", "weights"}
     assert any(r.skipped_steps for r in results)  # dynamic loss scaling skipped a step
 
 

@@ -137,7 +137,7 @@ def test_dynamic_loss_scaling_skips_overflowing_steps_and_halves_the_scale(data)
         data, batch_size=100, steps=30, dtype="float16", mixed_precision=True, loss="stable",
         reduction="mean", learning_rate=1.0, loss_scale=2.0**30,
     )  # fmt: skip
-    assert static.went_nonfinite and static.first_nonfinite == "gradient" and static.skipped_steps == 0
+    assert static.went_nonfinite and static.first_nonfinite_stage == "gradient" and static.skipped_steps == 0
 
 
 def test_the_dynamic_scale_grows_after_the_growth_interval_of_clean_steps(monkeypatch):

@@ -119,7 +119,7 @@ def test_epsilon_at_large_batch_leaves_examples_without_gradient_and_stable_does
 
 def test_an_epsilon_below_one_over_flt_max_brings_the_nan_back(data):
     trace = trace_gradients(data, loss="epsilon", epsilon=1e-40, batch_size=400, steps=10)
-    assert trace.result.went_nonfinite and trace.result.first_nonfinite == "gradient"
+    assert trace.result.went_nonfinite and trace.result.first_nonfinite_stage == "gradient"
 
 
 def test_never_predicted_lists_classes_missing_from_the_test_predictions(data):

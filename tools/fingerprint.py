@@ -85,7 +85,7 @@ def result_digest(result) -> str:
         result.weights,
         result.bias,
         result.first_nonfinite_step,
-        result.first_nonfinite,
+        result.first_nonfinite_stage,
         result.test_accuracy,
         result.skipped_steps,
     )
