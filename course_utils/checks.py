@@ -296,7 +296,7 @@ def check_softmax(my_softmax, *, hidden: bool = False) -> None:
                 "my_softmax changed its input array.",
                 "compute new arrays (z - z.max(...)) instead of modifying `logits` in place.",
             )
-        expected = model.softmax(before, flush=False)
+        expected = model.softmax(before, flush_subnormals=False)
         big = float(np.abs(before).max()) > 80
         assert_array_close(
             "my_softmax(logits)",
@@ -321,7 +321,7 @@ def _cross_entropy_cases(hidden: bool):
     model = reference("model")
     batch = 7 if hidden else 4
     dtype = np.float64 if hidden else np.float32
-    probabilities = model.softmax(rng.normal(0, 2, (batch, 10)).astype(dtype), flush=False)
+    probabilities = model.softmax(rng.normal(0, 2, (batch, 10)).astype(dtype), flush_subnormals=False)
     onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
     with_zero = probabilities.copy()
     with_zero[0] = 0
@@ -423,7 +423,7 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
     )
     # 2. Float32 against the course's naive gradient (what train() uses).
     z32, y32 = logits.astype(np.float32), onehot.astype(np.float32)
-    expected = model.loss_and_gradient(z32, y32, loss="naive", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(z32, y32, loss="naive", reduction="sum", flush_subnormals=False)
     got32 = call_quietly(my_naive_gradient, z32.copy(), y32.copy())
     assert_array_close(
         "my_naive_gradient(logits, y) in float32",
@@ -439,7 +439,9 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
     extreme[0, 3] = 200
     extreme[1, 1] = 200 if hidden else 50
     targets = np.eye(10, dtype=np.float32)[[3, 1]]
-    expected = model.loss_and_gradient(extreme, targets, loss="naive", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(
+        extreme, targets, loss="naive", reduction="sum", flush_subnormals=False
+    )
     got_extreme = call_quietly(my_naive_gradient, extreme.copy(), targets.copy())
     if type(got_extreme) is np.ndarray and got_extreme.shape == extreme.shape:
         got_nan = np.ndarray.tolist(np.isnan(got_extreme[0]).astype(np.int8))
@@ -509,7 +511,7 @@ def _went_nonfinite(data, *, cached: bool, **grid) -> list[bool]:
     """Whether each run of ``sweep(data, **grid)`` (quietly, one row per run) went non-finite."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        table = reference("sweep").sweep(data, progress=False, cache=cached, **grid)
+        table = reference("sweeps").sweep(data, progress_bar=False, cache=cached, **grid)
     return [bool(d) for d in table["went_nonfinite"].tolist()]
 
 
@@ -714,16 +716,16 @@ PREDICTION_TOLERANCE = 0.2
 def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
     """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
 
-    The scan is the course's own ascending scan, ``first_failing_batch_size``, from a fresh copy
-    of ``course_utils.sweep`` (:func:`reference`). Introduced in lesson 03.
+    The scan is the course's own ascending scan, ``scan_to_first_failure``, from a fresh copy
+    of ``course_utils.sweeps`` (:func:`reference`). Introduced in lesson 03.
     """
     data = reference("data").load_mnist("auto")
     start = math.ceil(1.0 / learning_rate)
     stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        found, _ = reference("sweep").first_failing_batch_size(
-            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+        found, _ = reference("sweeps").scan_to_first_failure(
+            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress_bar=False
         )
     return found
 
@@ -962,7 +964,7 @@ def check_epsilon_loss_and_gradient(my_epsilon_loss_and_gradient, *, hidden: boo
         answer = call_quietly(my_epsilon_loss_and_gradient, logits.copy(), onehot.copy(), epsilon)
         loss, grad = _loss_and_gradient_answer(name, answer, logits.dtype)
         expected = model.loss_and_gradient(
-            logits, onehot, loss="epsilon", reduction="sum", epsilon=epsilon, flush=True
+            logits, onehot, loss="epsilon", reduction="sum", epsilon=epsilon, flush_subnormals=True
         )
         want = float(expected.loss)
         if loss != loss or loss in (_INF, -_INF):
@@ -1021,12 +1023,12 @@ def _accuracy_gap(batch_size: int, *, cached: bool) -> float:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if cached:
-            table = reference("sweep").sweep(
+            table = reference("sweeps").sweep(
                 data,
                 batch_size=batch_size,
                 loss=["epsilon", "stable"],
                 steps=EPSILON_SEARCH_STEPS,
-                progress=False,
+                progress_bar=False,
             )
             accuracy = {str(row["loss"]): float(row["test_accuracy"]) for row in table}
         else:
@@ -1176,7 +1178,9 @@ def check_stable_loss_and_gradient(my_stable_loss_and_gradient, *, hidden: bool 
     extreme[1, 1] = 1000 if not hidden else 3e4  # target 1: right and certain
     extreme[2] = rng.normal(0, 1, 10).astype(np.float32) - (1000 if hidden else 0)
     targets = np.eye(10, dtype=np.float32)[[3, 1, 2]]
-    expected = model.loss_and_gradient(extreme, targets, loss="stable", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(
+        extreme, targets, loss="stable", reduction="sum", flush_subnormals=False
+    )
     loss32, grad32 = _loss_and_gradient_answer(
         name, call_quietly(my_stable_loss_and_gradient, extreme.copy(), targets.copy()), np.float32
     )
@@ -1380,8 +1384,8 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     data = reference("data").load_mnist("auto")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        table = reference("sweep").sweep(
-            data, optimizer=list(optimizers.OPTIMIZERS), progress=False, **SURVIVAL_SETTING
+        table = reference("sweeps").sweep(
+            data, optimizer=list(optimizers.OPTIMIZERS), progress_bar=False, **SURVIVAL_SETTING
         )
     truth = {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
     missing, extra = truth - names, names - truth

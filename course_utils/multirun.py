@@ -53,7 +53,7 @@ two cores, not more (``benchmarks/run.py`` measures it, and the bound). Runs wit
 sizes are not stacked (their batches differ, and the per-run loss sums of a ragged stack would
 round differently): a batch-size scan with one run per size gains from the processes only.
 
-Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
+Introduced in lesson 02 (behind :func:`~course_utils.sweeps.sweep`).
 """
 
 from __future__ import annotations
@@ -87,16 +87,17 @@ from .training import (
     run_result,
     train_step,
 )
-from .validate import require_bool, require_items, require_kind, require_positive_int
+from .validate import old_keywords, require_bool, require_items, require_kind, require_positive_int
 
 PIXELS, CLASSES = 784, 10
 
 
+@old_keywords(progress="progress_bar")
 def train_many(
     data: MnistData,
     configs: Sequence[TrainConfig],
     *,
-    progress: bool = False,
+    progress_bar: bool = False,
     workers: int | None = None,
 ) -> list[TrainResult]:
     """Train every configuration; the same results as ``[run(data, c) for c in configs]``, faster.
@@ -105,7 +106,7 @@ def train_many(
     ----------
     data : MnistData
     configs : sequence of TrainConfig
-    progress : bool
+    progress_bar : bool
         Show a tqdm progress bar counting finished runs.
     workers : int or None
         Worker processes to train in (each takes whole groups of runs). ``None`` uses
@@ -129,7 +130,7 @@ def train_many(
     """
     configs = list(configs)
     results: list[TrainResult | None] = [None] * len(configs)
-    for i, result in iter_train_many(data, configs, progress=progress, workers=workers):
+    for i, result in iter_train_many(data, configs, progress_bar=progress_bar, workers=workers):
         results[i] = result
     return results
 
@@ -138,13 +139,13 @@ def iter_train_many(
     data: MnistData,
     configs: Sequence[TrainConfig],
     *,
-    progress: bool = False,
+    progress_bar: bool = False,
     workers: int | None = None,
 ) -> Iterator[tuple[int, TrainResult]]:
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
     require_data(data)
     configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
-    require_bool("progress", progress)
+    require_bool("progress_bar", progress_bar)
     require_positive_int("workers", workers, optional=True)
     for config in configs:  # bad input is reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
@@ -155,7 +156,7 @@ def iter_train_many(
     if workers is None:
         workers = default_workers() if _work(configs) >= PARALLEL_MIN_WORK else 1
     bar = None
-    if progress:
+    if progress_bar:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(configs), desc="training runs", unit="run")

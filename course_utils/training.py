@@ -86,7 +86,7 @@ class TrainConfig:
     """Everything that determines a run (together with the data and its order).
 
     This is the one list of a run's settings and their defaults. The arguments of :func:`train`
-    and :func:`~course_utils.sweep.sweep` are these fields with these defaults (spelled out there
+    and :func:`~course_utils.sweeps.sweep` are these fields with these defaults (spelled out there
     for tab completion; ``tests/test_config.py`` checks that they match), and the sweep table's
     columns, the run cache's key and the grouping of :mod:`~course_utils.multirun` are read from
     them. A string setting names its allowed values in ``choices`` (checked here; they size its
@@ -338,7 +338,7 @@ def train_step(
         loss=config.loss,
         reduction=config.reduction,
         epsilon=config.epsilon,
-        flush=config.flush_subnormals,
+        flush_subnormals=config.flush_subnormals,
         loss_scale=scaler.scale,
     )
     if config.mixed_precision:  # the backward of the cast up: the gradient cast down
@@ -392,7 +392,7 @@ def predictions_of(config: TrainConfig, test_images, weights, bias) -> np.ndarra
         test_images,
         weights,
         bias,
-        flush=config.flush_subnormals,
+        flush_subnormals=config.flush_subnormals,
         summation=config.summation,
         autocast=config.dtype if config.mixed_precision else None,
     )

@@ -132,8 +132,8 @@ def test_never_predicted_lists_classes_missing_from_the_test_predictions(data):
 def test_naive_breaks_at_float32s_limits_and_stable_never(data):
     limits = float_limits("float32")
     gaps = np.arange(80.0, 110.0, 0.05)
-    flushed = losses_by_gap(gaps, flush=True)
-    ieee = losses_by_gap(gaps, flush=False)
+    flushed = losses_by_gap(gaps, flush_subnormals=True)
+    ieee = losses_by_gap(gaps, flush_subnormals=False)
     first = lambda values: gaps[np.argmax(~np.isfinite(values))]  # noqa: E731
     assert abs(first(flushed.naive_gradient) - limits.softmax_zero_gap) < 0.1
     assert abs(gaps[np.argmax(flushed.probability == 0)] - limits.softmax_zero_gap) < 0.1
