@@ -142,7 +142,7 @@ def phase_diagram(data, repeat: int, steps: int, sizes: tuple[int, int]) -> None
             learning_rate=learning_rates,
             steps=steps,
             cache=False,
-            progress=False,
+            progress_bar=False,
         )
 
     table = vectorised()  # also a warm-up

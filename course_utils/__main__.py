@@ -21,7 +21,7 @@ from .classroom.limits import SANDBOXES, Limits
 
 
 def fetch_data(args: argparse.Namespace) -> int:
-    folder = data.fetch_mnist(args.data_dir, progressbar=not args.quiet)
+    folder = data.fetch_mnist(args.data_dir, progress_bar=not args.quiet)
     print(f"full MNIST is ready in {folder}")
     print(data.load_full(folder))
     return 0
@@ -57,7 +57,7 @@ def release_lessons(args: argparse.Namespace) -> int:
 def show_progress(args: argparse.Namespace) -> int:
     from .classroom import progress
 
-    results = progress.progress(
+    results = progress.workspace_progress(
         args.workspace, args.lesson, course=args.course, timeout=args.timeout, report=print
     )
     score, most = sum(r.score for r in results), sum(r.max_score for r in results)
@@ -74,7 +74,7 @@ def grade_lesson(args: argparse.Namespace) -> int:
         course=args.course,
         timeout=args.timeout,
         grades_csv=args.csv,
-        progress=lambda line: print(line, flush=True),
+        report=lambda line: print(line, flush=True),
         jobs=args.jobs,
         limits={limit.name: getattr(args, limit.name) for limit in fields(Limits)},
     )

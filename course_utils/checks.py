@@ -295,7 +295,7 @@ def check_softmax(my_softmax, *, hidden: bool = False) -> None:
                 "my_softmax changed its input array.",
                 "compute new arrays (z - z.max(...)) instead of modifying `logits` in place.",
             )
-        expected = model.softmax(before, flush=False)
+        expected = model.softmax(before, flush_subnormals=False)
         big = float(np.abs(before).max()) > 80
         assert_array_close(
             "my_softmax(logits)",
@@ -320,7 +320,7 @@ def _cross_entropy_cases(hidden: bool):
     model = reference("model")
     batch = 7 if hidden else 4
     dtype = np.float64 if hidden else np.float32
-    probabilities = model.softmax(rng.normal(0, 2, (batch, 10)).astype(dtype), flush=False)
+    probabilities = model.softmax(rng.normal(0, 2, (batch, 10)).astype(dtype), flush_subnormals=False)
     onehot = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
     with_zero = probabilities.copy()
     with_zero[0] = 0
@@ -422,7 +422,7 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
     )
     # 2. Float32 against the course's naive gradient (what train() uses).
     z32, y32 = logits.astype(np.float32), onehot.astype(np.float32)
-    expected = model.loss_and_gradient(z32, y32, loss="naive", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(z32, y32, loss="naive", reduction="sum", flush_subnormals=False)
     got32 = call_quietly(my_naive_gradient, z32.copy(), y32.copy())
     assert_array_close(
         "my_naive_gradient(logits, y) in float32",
@@ -438,7 +438,9 @@ def check_naive_gradient(my_naive_gradient, *, hidden: bool = False) -> None:
     extreme[0, 3] = 200
     extreme[1, 1] = 200 if hidden else 50
     targets = np.eye(10, dtype=np.float32)[[3, 1]]
-    expected = model.loss_and_gradient(extreme, targets, loss="naive", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(
+        extreme, targets, loss="naive", reduction="sum", flush_subnormals=False
+    )
     got_extreme = call_quietly(my_naive_gradient, extreme.copy(), targets.copy())
     if type(got_extreme) is np.ndarray and got_extreme.shape == extreme.shape:
         got_nan = np.ndarray.tolist(np.isnan(got_extreme[0]).astype(np.int8))
@@ -508,7 +510,7 @@ def _went_nonfinite(data, *, cached: bool, **grid) -> list[bool]:
     """Whether each run of ``sweep(data, **grid)`` (quietly, one row per run) went non-finite."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        table = reference("sweep").sweep(data, progress=False, cache=cached, **grid)
+        table = reference("sweeps").sweep(data, progress_bar=False, cache=cached, **grid)
     return [bool(d) for d in table["went_nonfinite"].tolist()]
 
 
@@ -713,16 +715,16 @@ PREDICTION_TOLERANCE = 0.2
 def measured_smallest_failing_batch_size(learning_rate: float) -> int | None:
     """The smallest failing batch size at ``learning_rate`` (tutorial otherwise), by a fresh scan.
 
-    The scan is the course's own ascending scan, ``first_failing_batch_size``, from a fresh copy
-    of ``course_utils.sweep`` (:func:`reference`). Introduced in lesson 03.
+    The scan is the course's own ascending scan, ``scan_to_first_failure``, from a fresh copy
+    of ``course_utils.sweeps`` (:func:`reference`). Introduced in lesson 03.
     """
     data = reference("data").load_mnist("auto")
     start = math.ceil(1.0 / learning_rate)
     stop = min(len(data.train_labels), math.ceil(4.0 / learning_rate)) + 1
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        found, _ = reference("sweep").first_failing_batch_size(
-            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+        found, _ = reference("sweeps").scan_to_first_failure(
+            data, range(start, stop), learning_rate=learning_rate, steps=SCAN_STEPS, progress_bar=False
         )
     return found
 
@@ -933,12 +935,12 @@ def _accuracy_gap(batch_size: int, *, cached: bool) -> float:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if cached:
-            table = reference("sweep").sweep(
+            table = reference("sweeps").sweep(
                 data,
                 batch_size=batch_size,
                 loss=["epsilon", "stable"],
                 steps=EPSILON_SEARCH_STEPS,
-                progress=False,
+                progress_bar=False,
             )
             accuracy = {str(row["loss"]): float(row["test_accuracy"]) for row in table}
         else:
@@ -1088,7 +1090,9 @@ def check_stable_loss_and_gradient(my_stable_loss_and_gradient, *, hidden: bool 
     extreme[1, 1] = 1000 if not hidden else 3e4  # target 1: right and certain
     extreme[2] = rng.normal(0, 1, 10).astype(np.float32) - (1000 if hidden else 0)
     targets = np.eye(10, dtype=np.float32)[[3, 1, 2]]
-    expected = model.loss_and_gradient(extreme, targets, loss="stable", reduction="sum", flush=False)
+    expected = model.loss_and_gradient(
+        extreme, targets, loss="stable", reduction="sum", flush_subnormals=False
+    )
     loss32, grad32 = _loss_and_gradient_answer(
         name, call_quietly(my_stable_loss_and_gradient, extreme.copy(), targets.copy()), np.float32
     )
@@ -1292,8 +1296,8 @@ def check_survivors(survivors, *, hidden: bool = False) -> None:
     data = reference("data").load_mnist("auto")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        table = reference("sweep").sweep(
-            data, optimizer=list(optimizers.OPTIMIZERS), progress=False, **SURVIVAL_SETTING
+        table = reference("sweeps").sweep(
+            data, optimizer=list(optimizers.OPTIMIZERS), progress_bar=False, **SURVIVAL_SETTING
         )
     truth = {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
     missing, extra = truth - names, names - truth
@@ -1498,7 +1502,7 @@ def check_fixed_setup(my_fixed_setup, *, hidden: bool = False) -> None:
         result = measured["trace"].result
         if result.went_nonfinite:
             fail(
-                f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite} at "
+                f"with seed {seed} the fixed run still goes non-finite ({result.first_nonfinite_stage} at "
                 f"step {result.first_nonfinite_step}).",
                 "which cause did you diagnose? Pick the fix that removes that cause.",
             )

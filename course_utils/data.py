@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from .validate import require_bool, require_choice, require_kind, require_path
+from .validate import old_keywords, require_bool, require_choice, require_kind, require_path
 
 SAMPLE_PATH = Path(__file__).with_name("bundled") / "mnist_sample.npz"
 SAMPLE_SHA256 = "2615774a707788b3fde64e773aa79acd1d5d138db1fbb7625e7d080c95f116bc"
@@ -164,12 +164,13 @@ def read_idx(path: str | os.PathLike, *, expect_dims: int) -> np.ndarray:
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
+@old_keywords(progressbar="progress_bar")
 def fetch_mnist(
     directory: str | os.PathLike | None = None,
     *,
     mirrors: tuple[str, ...] = MNIST_MIRRORS,
     files: dict[str, str] | None = None,
-    progressbar: bool = True,
+    progress_bar: bool = True,
 ) -> Path:
     """Download the four MNIST files into ``directory`` (default :func:`data_dir`) and check them.
 
@@ -192,7 +193,7 @@ def fetch_mnist(
         raise TypeError(f"mirrors={mirrors!r} is not valid; it must be a tuple of URLs (strings)")
     if files is not None and not isinstance(files, dict):
         raise TypeError(f"files={files!r} is not valid; it must be a dict of file name -> hash")
-    require_bool("progressbar", progressbar)
+    require_bool("progress_bar", progress_bar)
     directory = Path(directory) if directory is not None else data_dir()
     directory.mkdir(parents=True, exist_ok=True)
     for name, known_hash in (files or MNIST_FILES).items():
@@ -204,7 +205,7 @@ def fetch_mnist(
                     known_hash=known_hash,
                     fname=name,
                     path=directory,
-                    progressbar=progressbar,
+                    progressbar=progress_bar,  # (pooch's name)
                 )
                 break
             except Exception as error:  # network errors and hash mismatches alike: next mirror

@@ -27,6 +27,7 @@ from .linear import logits_of, weight_gradients
 from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, loss_and_gradient, predict, softmax
 from .training import StepRecord, TrainResult, require_batch_fits, train
 from .validate import (
+    old_keywords,
     require_array,
     require_bool,
     require_choice,
@@ -286,7 +287,7 @@ class GapCurves:
     """
 
     dtype: str
-    flush: bool
+    flush_subnormals: bool
     epsilon: float
     gaps: np.ndarray
     probability: np.ndarray
@@ -298,8 +299,9 @@ class GapCurves:
     stable_gradient: np.ndarray
 
 
+@old_keywords(flush="flush_subnormals")
 def losses_by_gap(
-    gaps, *, dtype: str = "float32", flush: bool = True, epsilon: float = DEFAULT_EPSILON
+    gaps, *, dtype: str = "float32", flush_subnormals: bool = True, epsilon: float = DEFAULT_EPSILON
 ) -> GapCurves:
     """Compute :class:`GapCurves` with the training core's own ``loss_and_gradient``.
 
@@ -313,7 +315,7 @@ def losses_by_gap(
     """
     require_items("gaps", gaps, require_real)
     dt = np.dtype(require_choice("dtype", dtype, DTYPES))
-    require_bool("flush", flush)
+    require_bool("flush_subnormals", flush_subnormals)
     require_positive_real("epsilon", epsilon)
     gaps = np.asarray(gaps, dtype=dt)
     onehot = np.zeros((1, 10), dtype=dt)
@@ -325,14 +327,16 @@ def losses_by_gap(
         logits = np.zeros((1, 10), dtype=dt)
         logits[0, 0] = gap
         for name in values:
-            result = loss_and_gradient(logits, onehot, loss=name, epsilon=epsilon, flush=flush)
+            result = loss_and_gradient(
+                logits, onehot, loss=name, epsilon=epsilon, flush_subnormals=flush_subnormals
+            )
             values[name].append(result.loss)
             gradients[name].append(result.grad_logits[0, 1])
         # The tutorial's probability: the core's softmax (the stable loss never forms it).
-        probability.append(softmax(logits, flush=flush)[0, 1])
+        probability.append(softmax(logits, flush_subnormals=flush_subnormals)[0, 1])
     return GapCurves(
         dtype=dt.name,
-        flush=flush,
+        flush_subnormals=flush_subnormals,
         epsilon=float(epsilon),
         gaps=gaps,
         probability=np.array(probability, dtype=dt),

@@ -10,7 +10,7 @@ do: :func:`dtype_sum`). Two details decide *where* the naive model breaks, so th
   results that matter: ``exp`` in the softmax, the softmax itself, the naive ``log``-gradient and the
   softmax backward pass. In every dtype it flushes what is subnormal *in that dtype* (below
   ``smallest_normal``: 2**-126 in float32 and bfloat16, 2**-14 ≈ 6.1e-5 in float16): see
-  :func:`flush_subnormals` for what hardware does per dtype.
+  :func:`flush_to_zero` for what hardware does per dtype.
 * **The unfused chain rule of the naive loss.** Autodiff through ``-sum(y * log(p))`` computes
   ``g_p = -y * (1/p)`` and then the softmax backward pass. With ``p == 0`` that gives ``-0 * inf =
   nan``, exactly as TensorFlow did. Simplifying it to ``p - y`` would hide the failure the course
@@ -28,6 +28,7 @@ import numpy as np
 
 from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of
 from .validate import (
+    old_keywords,
     require_array,
     require_bool,
     require_choice,
@@ -53,7 +54,7 @@ def smallest_normal(dtype) -> np.floating:
     return ml_dtypes.finfo(np.dtype(require_choice("dtype", dtype, DTYPES))).smallest_normal
 
 
-def flush_subnormals(a: np.ndarray) -> np.ndarray:
+def flush_to_zero(a: np.ndarray) -> np.ndarray:
     """Set subnormal entries of ``a`` to zero, in place, as a CPU with FTZ/DAZ would.
 
     What hardware does, per dtype (``flush_subnormals=True``, the course's default for every
@@ -85,7 +86,7 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> flush_subnormals(np.exp(np.float32([-88.0, -80.0]))).tolist()[0]
+    >>> flush_to_zero(np.exp(np.float32([-88.0, -80.0]))).tolist()[0]
     0.0
     """
     a[np.abs(a) < smallest_normal(a.dtype)] = 0
@@ -114,12 +115,13 @@ def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     return a.sum(axis=axis, keepdims=keepdims)
 
 
-def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
+@old_keywords(flush="flush_subnormals")
+def softmax(logits: np.ndarray, *, flush_subnormals: bool = True) -> np.ndarray:
     """Softmax over the last axis (the classes), as TensorFlow's ``Softmax`` op computes it.
 
     The row maximum is subtracted before ``exp`` so that large logits cannot overflow; the
     result is ``exp(z - max) * (1 / sum)`` (TensorFlow multiplies by the reciprocal of the sum).
-    With ``flush=True`` subnormal results become exactly 0, as on TensorFlow's CPU kernels, and
+    With ``flush_subnormals=True`` subnormal results become exactly 0, as on TensorFlow's CPU kernels, and
     in float32 so does every ``exp`` below ``2**-125`` (TensorFlow's x86 builds run this op on
     oneDNN, whose ``exp`` stops there): a class is given probability exactly 0 once its logit
     trails the largest by ``125 ln 2`` ≈ 86.64 (``float_limits().softmax_zero_gap``).
@@ -132,30 +134,30 @@ def softmax(logits: np.ndarray, *, flush: bool = True) -> np.ndarray:
     0.1 float32
     """
     require_array("logits", logits, dtypes=DTYPES)
-    require_bool("flush", flush)
-    _, exps = _shifted_exp(logits, flush)
-    if flush and exps.dtype == np.float32:
+    require_bool("flush_subnormals", flush_subnormals)
+    _, exps = _shifted_exp(logits, flush_subnormals)
+    if flush_subnormals and exps.dtype == np.float32:
         # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
         # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
         # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
         exps[exps < ONEDNN_EXP_FLOOR] = 0
-    return _normalised(exps, dtype_sum(exps, keepdims=True), flush)
+    return _normalised(exps, dtype_sum(exps, keepdims=True), flush_subnormals)
 
 
-def _shifted_exp(logits: np.ndarray, flush: bool) -> tuple[np.ndarray, np.ndarray]:
+def _shifted_exp(logits: np.ndarray, flush_subnormals: bool) -> tuple[np.ndarray, np.ndarray]:
     """``z - max(z)`` per row and its ``exp`` (subnormals flushed): the first half of a softmax."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exps = np.exp(shifted)
-    if flush:
-        flush_subnormals(exps)
+    if flush_subnormals:
+        flush_to_zero(exps)
     return shifted, exps
 
 
-def _normalised(exps: np.ndarray, sums: np.ndarray, flush: bool) -> np.ndarray:
+def _normalised(exps: np.ndarray, sums: np.ndarray, flush_subnormals: bool) -> np.ndarray:
     """``exps / sums`` as TensorFlow computes it, ``exps * (1 / sums)``: the second half."""
     probabilities = exps * np.reciprocal(sums)
-    if flush:
-        flush_subnormals(probabilities)
+    if flush_subnormals:
+        flush_to_zero(probabilities)
     return probabilities
 
 
@@ -168,6 +170,7 @@ class LossAndGradient:
     probabilities: np.ndarray
 
 
+@old_keywords(flush="flush_subnormals")
 def loss_and_gradient(
     logits: np.ndarray,
     onehot: np.ndarray,
@@ -175,7 +178,7 @@ def loss_and_gradient(
     loss: str = "naive",
     reduction: str = "sum",
     epsilon: float = DEFAULT_EPSILON,
-    flush: bool = True,
+    flush_subnormals: bool = True,
     loss_scale: float = 1.0,
 ) -> LossAndGradient:
     """Cross-entropy of a batch and its gradient with respect to the logits.
@@ -192,7 +195,7 @@ def loss_and_gradient(
         Sum over the batch (the tutorial's ``reduce_sum``) or the mean of per-example losses.
     epsilon : float
         The constant added inside the log by the ``epsilon`` loss; the lower clip of ``clipped``.
-    flush : bool
+    flush_subnormals : bool
         Flush subnormal intermediate results to zero, as TensorFlow's CPU kernels do.
     loss_scale : float
         Loss scaling (lesson 09): the gradient is that of ``loss_scale * loss``, the backward pass
@@ -215,7 +218,7 @@ def loss_and_gradient(
     require_choice("loss", loss, LOSSES)
     require_choice("reduction", reduction, REDUCTIONS)
     require_positive_real("epsilon", epsilon)
-    require_bool("flush", flush)
+    require_bool("flush_subnormals", flush_subnormals)
     require_positive_real("loss_scale", loss_scale)
     dtype = logits.dtype
     batch = logits.shape[-2]
@@ -233,14 +236,14 @@ def loss_and_gradient(
             # floor on that graph only. The floor could not change the loss: the exps it drops
             # are < 2**-125 against a row sum >= 1. It would only zero probabilities < 2**-125,
             # and so gradient entries that small (with a mean, flushed to 0 anyway).
-            shifted, exps = _shifted_exp(logits, flush)
+            shifted, exps = _shifted_exp(logits, flush_subnormals)
             sums = dtype_sum(exps, keepdims=True)
             per_example = dtype_sum(onehot * (np.log(sums) - shifted))
-            probabilities = _normalised(exps, sums, flush)
+            probabilities = _normalised(exps, sums, flush_subnormals)
             # The fused gradient: d/dz [logsumexp(z) - z.y] = p - y, finite for any logits.
             grad_logits = (probabilities - onehot) * scale
         else:
-            probabilities = softmax(logits, flush=flush)
+            probabilities = softmax(logits, flush_subnormals=flush_subnormals)
             if loss == "naive":
                 inside_log = probabilities
             elif loss == "epsilon":
@@ -252,15 +255,15 @@ def loss_and_gradient(
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = (onehot * -scale) * np.reciprocal(inside_log)
-            if flush:
-                flush_subnormals(grad_p)
+            if flush_subnormals:
+                flush_to_zero(grad_p)
             if loss == "clipped":
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
                 grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
             grad_logits = (grad_p - dtype_sum(grad_p * probabilities, keepdims=True)) * probabilities
-        if flush:
-            flush_subnormals(grad_logits)
+        if flush_subnormals:
+            flush_to_zero(grad_logits)
         if is_low_precision(dtype):  # the batch's sum (and mean) in float32, rounded once
             total = per_example.astype(np.float32).sum(axis=-1)
             value = total if reduction == "sum" else total / np.float32(batch)
@@ -275,12 +278,13 @@ def loss_and_gradient(
     return LossAndGradient(loss=value, grad_logits=grad_logits, probabilities=probabilities)
 
 
+@old_keywords(flush="flush_subnormals")
 def predict(
     images: np.ndarray,
     weights: np.ndarray,
     bias: np.ndarray,
     *,
-    flush: bool = True,
+    flush_subnormals: bool = True,
     summation: str = "blas",
     autocast: str | None = None,
 ) -> np.ndarray:
@@ -300,7 +304,7 @@ def predict(
             f"weights of shape {weights.shape} do not fit images of shape {images.shape} and bias "
             f"of shape {bias.shape}; they must be (pixels, classes), or (runs, pixels, classes)"
         )
-    require_bool("flush", flush)
+    require_bool("flush_subnormals", flush_subnormals)
     require_choice("summation", summation, SUMMATIONS)
     if autocast is not None:
         require_choice("autocast", autocast, LOW_PRECISION)
@@ -312,7 +316,7 @@ def predict(
         if autocast is not None:
             logits = logits.astype(np.float32)
         finite = np.isfinite(logits).all(axis=-1)
-        predictions = softmax(logits, flush=flush).argmax(axis=-1)
+        predictions = softmax(logits, flush_subnormals=flush_subnormals).argmax(axis=-1)
     predictions[~finite] = -1
     return predictions
 
@@ -332,7 +336,12 @@ class FloatLimits:
     reciprocal_overflow_gap: float  # p = exp(-gap) is so small that 1/p overflows to inf
     softmax_zero_gap: float  # softmax(...) gives a class exactly 0, TensorFlow-compatible
     largest_finite: float  # the largest finite number of the dtype (beyond it: inf)
-    epsilon: float  # the gap between 1 and the next larger number: 1 + epsilon/2 rounds to 1
+    machine_epsilon: float  # the gap between 1 and the next larger number: 1 + it/2 rounds to 1
+
+    @property
+    def epsilon(self) -> float:
+        """Deprecated name of :attr:`machine_epsilon` (not the 1e-10 of the ``epsilon`` loss)."""
+        return self.machine_epsilon
 
 
 def _smallest_gap(dtype: np.dtype, broken) -> float:
@@ -348,7 +357,7 @@ def _smallest_gap(dtype: np.dtype, broken) -> float:
 def float_limits(dtype: str = "float32") -> FloatLimits:
     """Measure the logit gaps that matter for softmax in ``dtype``.
 
-    ``softmax_zero_gap`` is with ``flush_subnormals=True`` (:func:`flush_subnormals` says what
+    ``softmax_zero_gap`` is with ``flush_subnormals=True`` (:func:`flush_to_zero` says what
     that means per dtype): in float32 oneDNN's exp floor (2**-125) decides it; in bfloat16, whose
     exponent range is float32's, the flush below 2**-126; in float16 the flush below 2**-14.
     Without flushing, the NaN of the naive loss comes at ``reciprocal_overflow_gap`` (``1/p``
@@ -363,7 +372,7 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
     >>> round(half.softmax_zero_gap, 1), round(half.reciprocal_overflow_gap, 1), half.largest_finite
     (9.7, 11.1, 65504.0)
     >>> brain = float_limits("bfloat16")  # float32's range, 8 bits of precision
-    >>> 86 < brain.softmax_zero_gap < 89, brain.largest_finite > 3e38, brain.epsilon == 2.0**-7
+    >>> 86 < brain.softmax_zero_gap < 89, brain.largest_finite > 3e38, brain.machine_epsilon == 2.0**-7
     (True, True, True)
     """
     dt = np.dtype(require_choice("dtype", dtype, DTYPES))
@@ -385,5 +394,5 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
             reciprocal_overflow_gap=_smallest_gap(dt, lambda g: np.isinf(np.reciprocal(exp_of(g)))),
             softmax_zero_gap=_smallest_gap(dt, lambda g: lone_class_probability(g) == 0),
             largest_finite=float(info.max),
-            epsilon=float(info.eps),
+            machine_epsilon=float(info.eps),
         )

@@ -5,7 +5,7 @@ A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.t
 
 * **One step.** A stack takes :func:`~course_utils.training.train_step`, the very step of a
   single run, with a leading run axis on the parameters; its first non-finite stage is found by
-  the single run's :func:`~course_utils.training.first_nonfinite_stage`, run by run. A change to
+  the single run's :func:`~course_utils.training.find_nonfinite_stage`, run by run. A change to
   the step is made once, in training.py.
 * **Groups.** Runs that differ only in settings that TrainConfig marks per stack or per run (loss,
   reduction, epsilon, flushing, optimizer, learning rate) see the same batches
@@ -53,7 +53,7 @@ two cores, not more (``benchmarks/run.py`` measures it, and the bound). Runs wit
 sizes are not stacked (their batches differ, and the per-run loss sums of a ragged stack would
 round differently): a batch-size scan with one run per size gains from the processes only.
 
-Introduced in lesson 02 (behind :func:`~course_utils.sweep.sweep`).
+Introduced in lesson 02 (behind :func:`~course_utils.sweeps.sweep`).
 """
 
 from __future__ import annotations
@@ -80,23 +80,24 @@ from .training import (
     TrainConfig,
     TrainResult,
     batch_indices,
-    finished,
-    first_nonfinite_stage,
+    find_nonfinite_stage,
     inputs,
     predictions_of,
     require_batch_fits,
+    run_result,
     train_step,
 )
-from .validate import require_bool, require_items, require_kind, require_positive_int
+from .validate import old_keywords, require_bool, require_items, require_kind, require_positive_int
 
 PIXELS, CLASSES = 784, 10
 
 
+@old_keywords(progress="progress_bar")
 def train_many(
     data: MnistData,
     configs: Sequence[TrainConfig],
     *,
-    progress: bool = False,
+    progress_bar: bool = False,
     workers: int | None = None,
 ) -> list[TrainResult]:
     """Train every configuration; the same results as ``[run(data, c) for c in configs]``, faster.
@@ -105,7 +106,7 @@ def train_many(
     ----------
     data : MnistData
     configs : sequence of TrainConfig
-    progress : bool
+    progress_bar : bool
         Show a tqdm progress bar counting finished runs.
     workers : int or None
         Worker processes to train in (each takes whole groups of runs). ``None`` uses
@@ -129,7 +130,7 @@ def train_many(
     """
     configs = list(configs)
     results: list[TrainResult | None] = [None] * len(configs)
-    for i, result in iter_train_many(data, configs, progress=progress, workers=workers):
+    for i, result in iter_train_many(data, configs, progress_bar=progress_bar, workers=workers):
         results[i] = result
     return results
 
@@ -138,13 +139,13 @@ def iter_train_many(
     data: MnistData,
     configs: Sequence[TrainConfig],
     *,
-    progress: bool = False,
+    progress_bar: bool = False,
     workers: int | None = None,
 ) -> Iterator[tuple[int, TrainResult]]:
     """Like :func:`train_many`, but yield ``(index into configs, result)`` as each run ends."""
     require_data(data)
     configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
-    require_bool("progress", progress)
+    require_bool("progress_bar", progress_bar)
     require_positive_int("workers", workers, optional=True)
     for config in configs:  # bad input is reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
@@ -155,20 +156,20 @@ def iter_train_many(
     if workers is None:
         workers = default_workers() if _work(configs) >= PARALLEL_MIN_WORK else 1
     bar = None
-    if progress:
+    if progress_bar:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(configs), desc="training runs", unit="run")
     try:
         if workers > 1 and len(configs) > 1:
-            finished = _train_in_workers(data, configs, _balance(configs, tasks, workers), workers)
+            ended = _train_in_workers(data, configs, _balance(configs, tasks, workers), workers)
         else:
-            finished = (
+            ended = (
                 (members[local], result)
                 for members in tasks
                 for local, result in _train_group(data, [configs[i] for i in members])
             )
-        for i, result in finished:
+        for i, result in ended:
             if bar is not None:
                 bar.update()
             yield i, result
@@ -358,11 +359,15 @@ def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[
 
 def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
     """training.run for a group of runs: the same inputs, batches, step and record, with a leading
-    run axis on the parameters (each stack takes the step together)."""
+    run axis on the parameters (each stack takes the step together).
+
+    Rows and runs: ``weights[row]`` and ``bias[row]`` are the parameters of run ``runs[row]`` (an
+    index into ``configs``, and so into ``losses``, ``first_step`` and ``first_stage``). Rows are
+    renumbered when finished runs leave; run indices never change.
+    """
     first = configs[0]  # the group's runs share its batches, dtype and number of steps
     images, onehot, test_images = inputs(data, first)
-    # ``runs[j]`` is the index (into ``configs``) of the run in row j of the stacked arrays; runs of
-    # one stack are neighbours, so that each stack is a slice of the rows.
+    # Runs of one stack are neighbours, so that each stack is a slice of the rows.
     runs = np.array(sorted(range(len(configs)), key=lambda i: _stack_key(configs[i])), dtype=np.intp)
     weights = np.zeros((len(runs), PIXELS, CLASSES), dtype=first.weights_dtype)
     bias = np.zeros((len(runs), 1, CLASSES), dtype=first.weights_dtype)
@@ -371,68 +376,69 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
     first_step: list[int | None] = [None] * len(configs)
     first_stage: list[str | None] = [None] * len(configs)
 
-    def finish(rows: np.ndarray) -> Iterator[tuple[int, TrainResult]]:
-        """Results of the runs in ``rows`` (a mask over the current rows)."""
-        for s in stacks:
-            mine = np.flatnonzero(rows[s.rows]) + s.rows.start
-            if len(mine) == 0:
+    def results(ending: np.ndarray) -> Iterator[tuple[int, TrainResult]]:
+        """The results of the runs in the rows where ``ending`` (a mask over the rows) is True."""
+        for stack in stacks:
+            rows = np.flatnonzero(ending[stack.rows]) + stack.rows.start
+            if len(rows) == 0:
                 continue
-            predictions = predictions_of(s.config, test_images, weights[mine], bias[mine])
-            for j, predicted in zip(mine, predictions, strict=True):
-                i = runs[j]
-                result = finished(
-                    data,
-                    configs[i],
-                    losses[i].copy(),
-                    first_step[i],
-                    first_stage[i],
-                    weights[j].copy(),
-                    bias[j, 0].copy(),
-                    predicted,
-                    s.scaler.skipped_steps,
+            predictions = predictions_of(stack.config, test_images, weights[rows], bias[rows])
+            for row, predicted in zip(rows, predictions, strict=True):
+                i = runs[row]
+                yield (
+                    int(i),
+                    run_result(
+                        data,
+                        configs[i],
+                        losses=losses[i].copy(),
+                        first_nonfinite_step=first_step[i],
+                        first_nonfinite_stage=first_stage[i],
+                        weights=weights[row].copy(),
+                        bias=bias[row, 0].copy(),
+                        predictions=predicted,
+                        skipped_steps=stack.scaler.skipped_steps,
+                    ),
                 )
-                yield int(i), result
+
+    def step_stack(stack: _Stack, step: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """One step of a stack, recorded run by run as a single run records it; returns which of
+        its runs still have finite weights."""
+        params = [weights[stack.rows], bias[stack.rows]]  # views: the step updates the stacked arrays
+        stack_runs = runs[stack.rows]
+        logits, result, grads = train_step(
+            x,
+            y,
+            params,
+            stack.optimizer,
+            stack.state,
+            stack.config,
+            logits_of=_fast.logits_of,
+            weight_gradients=_fast.weight_gradients,
+            scaler=stack.scaler,
+        )
+        losses[stack_runs, step] = result.loss
+        applied = [] if stack.scaler.skipped_last else grads  # a skipped step's are unused, as in run
+        if find_nonfinite_stage(logits, result.loss, applied, params) is None:  # the common case
+            return np.ones(len(stack_runs), dtype=bool)
+        for k, i in enumerate(stack_runs):  # k: the run's place in the stack; i: its run index
+            if first_step[i] is None:
+                first_stage[i] = find_nonfinite_stage(
+                    logits[k], result.loss[k], [g[k] for g in applied], [p[k] for p in params]
+                )
+                first_step[i] = None if first_stage[i] is None else step
+        return np.logical_and.reduce([np.isfinite(p).reshape(len(p), -1).all(axis=1) for p in params])
 
     batches = batch_indices(len(data.train_labels), first.batch_size, first.seed)
     for step in range(first.steps):
         idx = next(batches)
         x, y = images[idx], onehot[idx]
-        finite_weights = []
-        for s in stacks:
-            params = [weights[s.rows], bias[s.rows]]  # views: the step updates the stacked arrays
-            logits, result, grads = train_step(
-                x,
-                y,
-                params,
-                s.optimizer,
-                s.state,
-                s.config,
-                logits_of=_fast.logits_of,
-                weight_gradients=_fast.weight_gradients,
-                scaler=s.scaler,
-            )
-            members = runs[s.rows]
-            losses[members, step] = result.loss
-            applied = [] if s.scaler.skipped_last else grads  # a skipped step's are unused, as in run
-            if first_nonfinite_stage(logits, result.loss, applied, params) is None:  # the common case
-                finite_weights.append(np.ones(len(members), dtype=bool))
-                continue
-            for j, i in enumerate(members):  # the same record as a single run's, run by run
-                if first_step[i] is None:
-                    first_stage[i] = first_nonfinite_stage(
-                        logits[j], result.loss[j], [g[j] for g in applied], [p[j] for p in params]
-                    )
-                    first_step[i] = None if first_stage[i] is None else step
-            finite_weights.append(
-                np.logical_and.reduce([np.isfinite(p).reshape(len(p), -1).all(axis=1) for p in params])
-            )
-        finite_weights = np.concatenate(finite_weights)
-        if not finite_weights.all():
+        finite = np.concatenate([step_stack(stack, step, x, y) for stack in stacks])
+        if not finite.all():
             # A single run stops here (NaN/inf weights make every later loss NaN); so does this one,
             # and it leaves the stack.
-            yield from finish(~finite_weights)
-            runs, weights, bias = runs[finite_weights], weights[finite_weights], bias[finite_weights]
-            stacks = _compact(stacks, finite_weights)
+            yield from results(~finite)
+            runs, weights, bias = runs[finite], weights[finite], bias[finite]
+            stacks = _compact(stacks, finite)
             if len(runs) == 0:
                 return
-    yield from finish(np.ones(len(runs), dtype=bool))
+    yield from results(np.ones(len(runs), dtype=bool))

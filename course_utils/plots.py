@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from .sweep import SWEEP_DTYPE, require_table
+from .sweeps import SWEEP_DTYPE, require_table
 from .validate import (
     require_array,
     require_bool,
@@ -830,7 +830,7 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
     left.set_ylabel("loss of the example (nats)")
     right.set_ylim(-1.1, 0.2)
     right.set_ylabel("∂loss/∂z_target")
-    flush = "flushed (TensorFlow)" if curves.flush else "IEEE subnormals"
+    flush = "flushed (TensorFlow)" if curves.flush_subnormals else "IEEE subnormals"
     figure.suptitle(
         title or f"{curves.dtype}, {flush}: only the stable loss keeps value and gradient at every gap",
         fontsize=11,
@@ -1049,7 +1049,7 @@ def plot_optimizer_run(trace, limit: float, *, title: str | None = None) -> Figu
             [step],
             [before[-1] if len(before) else np.log(10)],
             **NAN_MARKER,
-            label=f"non-finite {result.first_nonfinite} at step {step}",
+            label=f"non-finite {result.first_nonfinite_stage} at step {step}",
         )
     left.set_yscale("log")
     left.set_xlabel("training step")

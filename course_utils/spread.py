@@ -19,9 +19,9 @@ import numpy as np
 
 from .data import MnistData, require_data
 from .linear import SUMMATIONS
-from .sweep import run_configs
+from .sweeps import run_configs
 from .training import TrainConfig
-from .validate import require_bool, require_choice, require_int, require_items
+from .validate import old_keywords, require_bool, require_choice, require_int, require_items
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 
@@ -69,17 +69,18 @@ def _setting(name: str, setting) -> dict:
     return setting
 
 
+@old_keywords(progress="progress_bar")
 def accuracy_spreads(
     data: MnistData,
     settings: Sequence[dict],
     *,
     seeds: Iterable[int] = DEFAULT_SEEDS,
     summations: Iterable[str] = SUMMATIONS,
-    progress: bool | None = None,
+    progress_bar: bool | None = None,
 ) -> list[Spread]:
     """One :class:`Spread` per setting (keyword arguments of ``train``), all runs trained at once.
 
-    The runs go through :func:`~course_utils.sweep.run_configs`: cached, and in worker processes.
+    The runs go through :func:`~course_utils.sweeps.run_configs`: cached, and in worker processes.
 
     Examples
     --------
@@ -94,14 +95,14 @@ def accuracy_spreads(
     summations = tuple(
         require_items("summations", summations, lambda name, s: require_choice(name, s, SUMMATIONS))
     )
-    require_bool("progress", progress, optional=True)
+    require_bool("progress_bar", progress_bar, optional=True)
     configs = [
         TrainConfig(**setting, seed=seed, summation=summation)
         for setting in settings
         for seed in seeds
         for summation in summations
     ]
-    table = run_configs(data, configs, progress=progress)
+    table = run_configs(data, configs, progress_bar=progress_bar)
     shape = (len(settings), len(seeds), len(summations))
     accuracies = table["test_accuracy"].reshape(shape)
     nonfinite = table["went_nonfinite"].reshape(shape)

@@ -18,7 +18,7 @@ from .lesson_settings import CAPSTONE_SETUP, MATCH_SUM, SAFE_STEP, SURVIVAL_SETT
 from .model import loss_and_gradient
 from .model import softmax as course_softmax
 from .optimizers import OPTIMIZERS, steady_step
-from .sweep import sweep
+from .sweeps import sweep
 from .training import train
 
 # --- lesson 01 ---
@@ -26,7 +26,7 @@ from .training import train
 
 def softmax(logits):
     """Row-wise softmax with the row maximum subtracted (exercise 1 of lesson 01)."""
-    return course_softmax(logits, flush=False)
+    return course_softmax(logits, flush_subnormals=False)
 
 
 def naive_cross_entropy(probabilities, onehot):
@@ -36,7 +36,9 @@ def naive_cross_entropy(probabilities, onehot):
 
 def naive_gradient(logits, onehot):
     """The naive loss's gradient by the chain rule autodiff runs: ``-y/p``, then softmax's rule."""
-    return loss_and_gradient(logits, onehot, loss="naive", reduction="sum", flush=False).grad_logits
+    return loss_and_gradient(
+        logits, onehot, loss="naive", reduction="sum", flush_subnormals=False
+    ).grad_logits
 
 
 # --- lesson 02 ---
@@ -92,7 +94,7 @@ def predict_survivors(gradient) -> set:
 def survivors() -> set:
     """The optimizers that stay finite in lesson 07's survival setting (measured with ``sweep``)."""
     data = load_mnist("auto")
-    table = sweep(data, optimizer=list(OPTIMIZERS), progress=False, **SURVIVAL_SETTING)
+    table = sweep(data, optimizer=list(OPTIMIZERS), progress_bar=False, **SURVIVAL_SETTING)
     return {str(row["optimizer"]) for row in table if not row["went_nonfinite"]}
 
 

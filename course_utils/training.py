@@ -71,7 +71,7 @@ from .validate import (
     require_positive_real,
 )
 
-# Stages of one step, in the order they are computed; ``first_nonfinite`` names one of them.
+# Stages of one step, in the order they are computed; ``first_nonfinite_stage`` names one of them.
 STAGES = ("logits", "loss", "gradient", "weights")
 
 
@@ -86,7 +86,7 @@ class TrainConfig:
     """Everything that determines a run (together with the data and its order).
 
     This is the one list of a run's settings and their defaults. The arguments of :func:`train`
-    and :func:`~course_utils.sweep.sweep` are these fields with these defaults (spelled out there
+    and :func:`~course_utils.sweeps.sweep` are these fields with these defaults (spelled out there
     for tab completion; ``tests/test_config.py`` checks that they match), and the sweep table's
     columns, the run cache's key and the grouping of :mod:`~course_utils.multirun` are read from
     them. A string setting names its allowed values in ``choices`` (checked here; they size its
@@ -199,7 +199,7 @@ class TrainResult:
     config: TrainConfig
     losses: np.ndarray
     first_nonfinite_step: int | None
-    first_nonfinite: str | None
+    first_nonfinite_stage: str | None  # one of STAGES: what first held a NaN or infinity
     test_accuracy: float
     weights: np.ndarray = field(compare=False)
     bias: np.ndarray = field(compare=False)
@@ -215,12 +215,17 @@ class TrainResult:
         """
         return self.first_nonfinite_step is not None
 
+    @property
+    def first_nonfinite(self) -> str | None:
+        """Deprecated name of :attr:`first_nonfinite_stage` (kept for stored notebooks)."""
+        return self.first_nonfinite_stage
+
     def __repr__(self) -> str:
         c = self.config
         outcome = (
             "all finite"
             if self.first_nonfinite_step is None
-            else f"first non-finite {self.first_nonfinite} at step {self.first_nonfinite_step}"
+            else f"first non-finite {self.first_nonfinite_stage} at step {self.first_nonfinite_step}"
         )
         precision = ", mixed_precision=True" * c.mixed_precision
         if c.loss_scale != 1 or c.dynamic_loss_scale:
@@ -333,7 +338,7 @@ def train_step(
         loss=config.loss,
         reduction=config.reduction,
         epsilon=config.epsilon,
-        flush=config.flush_subnormals,
+        flush_subnormals=config.flush_subnormals,
         loss_scale=scaler.scale,
     )
     if config.mixed_precision:  # the backward of the cast up: the gradient cast down
@@ -349,7 +354,7 @@ def train_step(
     return logits, result, grads
 
 
-def first_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
+def find_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
     """The first of STAGES (in the order a step computes them) holding a NaN or infinity, or None."""
     if not np.isfinite(logits).all():
         return "logits"
@@ -387,31 +392,33 @@ def predictions_of(config: TrainConfig, test_images, weights, bias) -> np.ndarra
         test_images,
         weights,
         bias,
-        flush=config.flush_subnormals,
+        flush_subnormals=config.flush_subnormals,
         summation=config.summation,
         autocast=config.dtype if config.mixed_precision else None,
     )
 
 
-def finished(
+def run_result(
     data: MnistData,
     config: TrainConfig,
-    losses,
-    first_step,
-    first_stage,
-    weights,
-    bias,
-    predictions,
+    *,
+    losses: np.ndarray,
+    first_nonfinite_step: int | None,
+    first_nonfinite_stage: str | None,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    predictions: np.ndarray,
     skipped_steps: int = 0,
 ) -> TrainResult:
-    """The record of a finished run, its arrays made read-only."""
+    """The record of a finished run on ``data``, its arrays made read-only (``predictions``: the
+    predicted class of every test image)."""
     for array in (losses, weights, bias):
         array.flags.writeable = False
     return TrainResult(
         config=config,
         losses=losses,
-        first_nonfinite_step=first_step,
-        first_nonfinite=first_stage,
+        first_nonfinite_step=first_nonfinite_step,
+        first_nonfinite_stage=first_nonfinite_stage,
         test_accuracy=float(np.mean(predictions == data.test_labels)),
         weights=weights,
         bias=bias,
@@ -526,24 +533,25 @@ def run(
                 images[idx], onehot[idx], params, optimizer, state, config, scaler=scaler
             )
             losses[step] = result.loss
+            grad_weights, grad_bias = grads
             if observe is not None:
                 observe(
                     StepRecord(
-                        step,
-                        idx,
-                        logits,
-                        result.probabilities,
-                        result.loss,
-                        result.grad_logits,
-                        grads[0],
-                        grads[1],
-                        weights,
-                        bias,
+                        step=step,
+                        batch=idx,
+                        logits=logits,
+                        probabilities=result.probabilities,
+                        loss=result.loss,
+                        grad_logits=result.grad_logits,
+                        grad_weights=grad_weights,
+                        grad_bias=grad_bias,
+                        weights=weights,
+                        bias=bias,
                     )
                 )
             if first_step is None:
                 applied = [] if scaler.skipped_last else grads  # a skipped step's are not used
-                first_stage = first_nonfinite_stage(logits, result.loss, applied, params)
+                first_stage = find_nonfinite_stage(logits, result.loss, applied, params)
                 if first_stage is not None:
                     first_step = step
             if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
@@ -551,5 +559,14 @@ def run(
                 # the remaining entries of ``losses`` already hold NaN.
                 break
         predictions = predictions_of(config, test_images, weights, bias)
-    outcome = (first_step, first_stage, weights, bias, predictions, scaler.skipped_steps)
-    return finished(data, config, losses, *outcome)
+    return run_result(
+        data,
+        config,
+        losses=losses,
+        first_nonfinite_step=first_step,
+        first_nonfinite_stage=first_stage,
+        weights=weights,
+        bias=bias,
+        predictions=predictions,
+        skipped_steps=scaler.skipped_steps,
+    )

@@ -8,6 +8,7 @@ kind of value is wrong, a ``ValueError`` that the kind is right but the value is
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -159,3 +160,28 @@ def require_mapping(name: str, values, check) -> dict:
     if not values:
         raise ValueError(_invalid(name, values, "it must hold at least one entry"))
     return {key: check(f"{name}[{key!r}]", value) for key, value in values.items()}
+
+
+def old_keywords(**renamed: str):
+    """Let a function also take keyword arguments by their old names: ``@old_keywords(flush=
+    "flush_subnormals")`` passes ``flush=...`` on as ``flush_subnormals=...``, silently (names
+    that stored notebooks still use; ``RENAMES.md`` lists them). Giving both names is a TypeError.
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def with_old_keywords(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(
+                            f"{function.__name__}() got {old}= and {new}=; {old} is the old name "
+                            f"of {new}: give {new} only"
+                        )
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        with_old_keywords.old_keywords = dict(renamed)
+        return with_old_keywords
+
+    return decorate

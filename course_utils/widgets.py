@@ -41,9 +41,10 @@ from .plots import (
     plot_step_trace,
     plot_weight_images,
 )
-from .sweep import fix_grid, require_fix_grid
+from .sweeps import fix_grid, require_fix_grid
 from .training import train
 from .validate import (
+    old_keywords,
     require_bool,
     require_int,
     require_items,
@@ -246,7 +247,7 @@ def failure_explorer(data, *, batch_size: int = 205, learning_rate: float = 0.01
         result = cached_train(batch_size, learning_rate, loss, reduction, dtype)
         if result.went_nonfinite:
             verdict = (
-                f"first non-finite value: <b>{result.first_nonfinite}</b> at step "
+                f"first non-finite value: <b>{result.first_nonfinite_stage}</b> at step "
                 f"<b>{result.first_nonfinite_step}</b>"
             )
             headline = f"B={batch_size}: NaN at step {result.first_nonfinite_step}"
@@ -315,7 +316,7 @@ def gradient_scaling_explorer(
         else:
             verdict = (
                 f"gap {trace.logit_gap[k]:.1f} at step {k} → first non-finite value "
-                f"(<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+                f"(<b>{trace.result.first_nonfinite_stage}</b>) at step <b>{k}</b>"
             )
             headline = f"NaN at step {k}"
         text = (
@@ -457,7 +458,7 @@ def epsilon_explorer(
         if result.went_nonfinite:
             text = (
                 f"{setting}: <b>went NaN</b> at step {result.first_nonfinite_step} "
-                f"({result.first_nonfinite}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
+                f"({result.first_nonfinite_stage}): 1/(p + ε) overflows float32 once ε < 1/FLT_MAX"
             )
         else:
             lost = 100 * (stable.test_accuracy - result.test_accuracy)
@@ -493,7 +494,8 @@ def epsilon_explorer(
 # --- lesson 06: logit gap ---
 
 
-def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float = 130.0):
+@old_keywords(flush="flush_subnormals")
+def logit_gap_explorer(*, gap: float = 50.0, flush_subnormals: bool = True, max_gap: float = 130.0):
     """Logit gap slider → float32 softmax, the naive/epsilon/stable loss and gradient at that gap.
 
     The curves come from ``losses_by_gap`` (the training core's own arithmetic) and are cached per
@@ -502,16 +504,18 @@ def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float 
     """
     require_positive_real("max_gap", max_gap)
     require_real("gap", gap, low=0, high=max_gap)
-    require_bool("flush", flush)
+    require_bool("flush_subnormals", flush_subnormals)
     limits = float_limits("float32")
 
     @lru_cache(maxsize=4)
-    def cached_curves(flush):
-        return losses_by_gap(np.arange(0.0, max_gap + 0.25, 0.25), dtype="float32", flush=flush)
+    def cached_curves(flush_subnormals):
+        return losses_by_gap(
+            np.arange(0.0, max_gap + 0.25, 0.25), dtype="float32", flush_subnormals=flush_subnormals
+        )
 
-    def render(gap, flush):
-        point = losses_by_gap([gap], dtype="float32", flush=flush)
-        figure = plot_losses_by_gap(cached_curves(flush), limits, gap=gap)
+    def render(gap, flush_subnormals):
+        point = losses_by_gap([gap], dtype="float32", flush_subnormals=flush_subnormals)
+        figure = plot_losses_by_gap(cached_curves(flush_subnormals), limits, gap=gap)
         text = (
             f"gap {gap:g}: float32 p(target) = <b>{float(point.probability[0]):.3g}</b>; loss naive "
             f"<b>{float(point.naive_loss[0]):.4g}</b>, epsilon {float(point.epsilon_loss[0]):.4g}, "
@@ -530,7 +534,9 @@ def logit_gap_explorer(*, gap: float = 50.0, flush: bool = True, max_gap: float 
             description="logit gap",
             continuous_update=False,
         ),
-        "flush": widgets.Checkbox(value=flush, description="flush subnormals (TensorFlow)"),
+        "flush_subnormals": widgets.Checkbox(
+            value=flush_subnormals, description="flush subnormals (TensorFlow)"
+        ),
     }
     explorer = Explorer(controls, render, title="One example's loss against its logit gap (float32)")
     explorer.cached_curves = cached_curves
@@ -579,7 +585,7 @@ def optimizer_explorer(
         reached = float(np.max(trace.logit_gap))
         if result.went_nonfinite:
             verdict = (
-                f"<b>went NaN</b>: first non-finite {result.first_nonfinite} at step "
+                f"<b>went NaN</b>: first non-finite {result.first_nonfinite_stage} at step "
                 f"<b>{result.first_nonfinite_step}</b>"
             )
             headline = f"NaN at step {result.first_nonfinite_step}"
@@ -626,7 +632,7 @@ def fix_explorer(
 ):
     """Pick a fix → its phase diagram (batch size × learning rate) and its outcome at its own rate.
 
-    ``fixes`` maps names to ``train`` arguments as in :func:`~course_utils.sweep.fix_grid` (runs of
+    ``fixes`` maps names to ``train`` arguments as in :func:`~course_utils.sweeps.fix_grid` (runs of
     ``steps`` steps); a picture costs up to ``len(batch_sizes) × len(factors)`` runs the first
     time, cached on disk and in memory after.
     Introduced in lesson 08.
@@ -702,7 +708,7 @@ def precision_explorer(
         verdict = (
             f"all values finite for {steps} steps"
             if k is None
-            else f"first non-finite value (<b>{trace.result.first_nonfinite}</b>) at step <b>{k}</b>"
+            else f"first non-finite value (<b>{trace.result.first_nonfinite_stage}</b>) at step <b>{k}</b>"
         )
         run = f"{dtype}, {'mixed precision' if mixed else 'pure'}"
         note = " (float32 and float64 have no mixed mode: the plain run)" * (

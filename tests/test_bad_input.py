@@ -80,7 +80,7 @@ EXEMPT = {
 
 DATA = load_mnist()
 RESULT = train(DATA, batch_size=10, steps=3)
-TABLE = sweep(DATA, batch_size=[10, 20], steps=2, cache=False, progress=False)
+TABLE = sweep(DATA, batch_size=[10, 20], steps=2, cache=False, progress_bar=False)
 TRACE = trace_steps(DATA, batch_size=10, steps=3)
 GRADIENT_TRACE = trace_gradients(DATA, batch_size=10, steps=3)
 LIMITS = float_limits()
@@ -122,11 +122,11 @@ CASES = {
     "load_mnist": ({}, {"source": "mnist", "directory": 3}),
     "fetch_mnist": (
         {},
-        {"directory": 3, "mirrors": "https://example.org/", "files": ["x.gz"], "progressbar": "yes"},
+        {"directory": 3, "mirrors": "https://example.org/", "files": ["x.gz"], "progress_bar": "yes"},
     ),
     "full_mnist_present": ({}, {"directory": 3}),
     "read_idx": ({"path": "x.gz", "expect_dims": 1}, {"path": 3, "expect_dims": 2}),
-    "softmax": ({"logits": LOGITS}, {"logits": [[0.0, 1.0]], "flush": "yes"}),
+    "softmax": ({"logits": LOGITS}, {"logits": [[0.0, 1.0]], "flush_subnormals": "yes"}),
     "loss_and_gradient": (
         {"logits": LOGITS, "onehot": ONEHOT},
         {
@@ -135,7 +135,7 @@ CASES = {
             "loss": "clip",
             "reduction": "average",
             "epsilon": -1e-10,
-            "flush": 1,
+            "flush_subnormals": 1,
             "loss_scale": 0.0,
         },
     ),
@@ -145,7 +145,7 @@ CASES = {
             "images": IMAGES.tolist(),
             "weights": WEIGHTS[:5],
             "bias": "zeros",
-            "flush": None,
+            "flush_subnormals": None,
             "summation": "pairwise",
             "autocast": "float32",
         },
@@ -170,11 +170,11 @@ CASES = {
     # --- experiments: runs, sweeps, diagnostics, spreads, recordings ---
     "train_many": (
         {"data": DATA, "configs": [TrainConfig(steps=1)]},
-        {"data": NOT_DATA, "configs": [{"steps": 1}], "progress": "yes", "workers": 0},
+        {"data": NOT_DATA, "configs": [{"steps": 1}], "progress_bar": "yes", "workers": 0},
     ),
     "run_configs": (
         {"data": DATA, "configs": [TrainConfig(steps=1)]},
-        {"data": NOT_DATA, "configs": [{"steps": 1}], "progress": 1, "cache": 3, "workers": 0},
+        {"data": NOT_DATA, "configs": [{"steps": 1}], "progress_bar": 1, "cache": 3, "workers": 0},
     ),
     "sweep": (
         {"data": DATA, "steps": 1, "cache": False},
@@ -194,7 +194,7 @@ CASES = {
             "loss_scale": 0,
             "dynamic_loss_scale": "no",
             "summation": "pairwise",
-            "progress": "yes",
+            "progress_bar": "yes",
             "cache": 3,
             "workers": 0,
         },
@@ -207,7 +207,17 @@ CASES = {
             "data": NOT_DATA,
             "batch_sizes": 10,
             "chunk": 0,
-            "progress": "yes",
+            "progress_bar": "yes",
+            "**sweep_arguments": UNKNOWN,
+        },
+    ),
+    "scan_to_first_failure": (
+        {"data": DATA, "batch_sizes": [10, 20], "steps": 1, "cache": False},
+        {
+            "data": NOT_DATA,
+            "batch_sizes": 10,
+            "chunk": 0,
+            "progress_bar": "yes",
             "**sweep_arguments": UNKNOWN,
         },
     ),
@@ -223,7 +233,7 @@ CASES = {
             "batch_sizes": [10, 0],
             "factors": (1.0, -1.0),
             "steps": 0,
-            "progress": "no",
+            "progress_bar": "no",
         },
     ),
     "trace_steps": ({"data": DATA, "steps": 1}, {"data": NOT_DATA, "**train_arguments": UNKNOWN}),
@@ -251,7 +261,7 @@ CASES = {
     ),
     "losses_by_gap": (
         {"gaps": [1.0, 2.0]},
-        {"gaps": "wide", "dtype": "float8", "flush": "yes", "epsilon": 0.0},
+        {"gaps": "wide", "dtype": "float8", "flush_subnormals": "yes", "epsilon": 0.0},
     ),
     "accuracy_spreads": (
         {"data": DATA, "settings": [{"steps": 1}]},
@@ -260,7 +270,7 @@ CASES = {
             "settings": {"steps": 1},
             "seeds": [0, "1"],
             "summations": ["blas", "pairwise"],
-            "progress": "yes",
+            "progress_bar": "yes",
         },
     ),
     "tensorflow_record": ({}, {"name": "tensorflow"}),
@@ -404,7 +414,7 @@ CASES = {
         {"data": DATA},
         {"data": NOT_DATA, "batch_size": 500, "epsilon": 1e-50, "steps": 0, "batch_sizes": []},
     ),
-    "logit_gap_explorer": ({}, {"gap": 200.0, "flush": "yes", "max_gap": -1.0}),
+    "logit_gap_explorer": ({}, {"gap": 200.0, "flush_subnormals": "yes", "max_gap": -1.0}),
     "optimizer_explorer": (
         {"data": DATA},
         {

@@ -9,8 +9,8 @@ from course_utils import (
     bisection_answers,
     check_failing_batch_size_search,
     check_first_loss,
-    first_failing_batch_size,
     load_mnist,
+    scan_to_first_failure,
     train,
 )
 from course_utils.checks import CheckFailed
@@ -63,7 +63,7 @@ def bisection_rounding_up(data, works, fails):
 def scan_upwards(data, works, fails):
     """A search that finds a boundary, but not by bisection: the first failing size above works
     (the course's scan: cached and on every core, where a loop of ``train`` takes minutes)."""
-    return first_failing_batch_size(data, range(works + 1, fails + 1), progress=False)[0]
+    return scan_to_first_failure(data, range(works + 1, fails + 1), progress_bar=False)[0]
 
 
 def test_bisection_answers_are_the_ends_of_both_roundings_and_each_is_a_boundary():

@@ -9,8 +9,8 @@ from course_utils import (
     PREDICTION_LEARNING_RATE,
     check_failing_batch_size_prediction,
     check_gradient_norm,
-    first_failing_batch_size,
     load_mnist,
+    scan_to_first_failure,
     softmax,
 )
 from course_utils.checks import PREDICTION_TOLERANCE, SCAN_STEPS, CheckFailed
@@ -87,8 +87,8 @@ def test_unimplemented_answer_is_not_done_yet_on_stderr_and_fails_the_hidden_tes
 def measured(learning_rate):
     data = load_mnist("auto")
     start = int(np.ceil(1.0 / learning_rate))
-    found, _ = first_failing_batch_size(
-        data, range(start, 4001), learning_rate=learning_rate, steps=SCAN_STEPS, progress=False
+    found, _ = scan_to_first_failure(
+        data, range(start, 4001), learning_rate=learning_rate, steps=SCAN_STEPS, progress_bar=False
     )
     return found
 

@@ -31,7 +31,7 @@ def stable_answer(logits, onehot):
 
 
 def log_softmax_answer(logits, onehot):
-    p = softmax(logits, flush=False)
+    p = softmax(logits, flush_subnormals=False)
     return -(onehot * np.log(p)).sum(), p - onehot
 
 

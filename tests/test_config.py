@@ -20,7 +20,7 @@ from course_utils import TrainConfig, load_mnist, multirun, run, train
 from course_utils.multirun import train_many
 from course_utils.training import SETTINGS
 
-sweeps = importlib.import_module("course_utils.sweep")  # the name sweep is the function
+sweeps = importlib.import_module("course_utils.sweeps")
 
 # A valid value other than the default, for every setting (the base run below has the defaults).
 ALTERNATIVES = {
@@ -87,7 +87,7 @@ def _field_defaults() -> dict:
 
 @pytest.mark.parametrize(
     "function, leave_out",
-    [(train, ("observe",)), (course_utils.sweep, ("progress", "cache", "workers"))],
+    [(train, ("observe",)), (course_utils.sweep, ("progress_bar", "cache", "workers"))],
     ids=["train", "sweep"],
 )
 def test_train_and_sweep_take_every_setting_in_order_with_its_default(function, leave_out):
@@ -218,6 +218,6 @@ def test_the_cache_is_keyed_by_the_source_of_every_module_a_sweep_runs(data, tmp
         )
     finally:
         sys.setprofile(None)
-    assert {"sweep.py", "multirun.py", "training.py", "model.py"} <= executed
+    assert {"sweeps.py", "multirun.py", "training.py", "model.py"} <= executed
     missing = executed - set(sweeps._NUMERICS)
     assert not missing, f"{sorted(missing)} run in a sweep but do not key the run cache"

@@ -125,7 +125,7 @@ def test_download_with_correct_hashes_loads_tensorflows_split(tmp_path, mirror):
     for name in registry:
         shutil.move(served / name, served / "mnist" / name)
     cache = tmp_path / "cache"
-    fetch_mnist(cache, mirrors=("http://127.0.0.1:9/nothing/", url), files=registry, progressbar=False)
+    fetch_mnist(cache, mirrors=("http://127.0.0.1:9/nothing/", url), files=registry, progress_bar=False)
     assert full_mnist_present(cache)
     data = load_full(cache, files=registry)
     assert data.train_images.shape == (10, 784)  # 5,010 minus the 5,000 validation images
@@ -138,14 +138,14 @@ def test_a_wrong_hash_is_an_error_and_leaves_nothing_in_the_cache(tmp_path, mirr
     cache = tmp_path / "cache"
     base = url.replace("/mnist/", "/")
     with pytest.raises(DataError, match=r"(?s)could not download train-images.*ValueError"):
-        fetch_mnist(cache, mirrors=(base,), files=MNIST_FILES, progressbar=False)
+        fetch_mnist(cache, mirrors=(base,), files=MNIST_FILES, progress_bar=False)
     assert list(cache.iterdir()) == []
 
 
 def test_server_down_names_every_mirror_tried(tmp_path):
     mirrors = ("http://127.0.0.1:9/a/", "http://127.0.0.1:9/b/")
     with pytest.raises(DataError) as error:
-        fetch_mnist(tmp_path, mirrors=mirrors, progressbar=False)
+        fetch_mnist(tmp_path, mirrors=mirrors, progress_bar=False)
     assert "http://127.0.0.1:9/a/" in str(error.value) and "http://127.0.0.1:9/b/" in str(error.value)
     assert not any(tmp_path.iterdir())
 

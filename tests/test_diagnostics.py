@@ -5,11 +5,11 @@ import pytest
 
 from course_utils import (
     batch_gradient_norm,
-    first_failing_batch_size,
     float_limits,
     gradient_norm,
     load_mnist,
     logit_gap,
+    scan_to_first_failure,
     smallest_failing_batch_size,
     sweep,
     trace_steps,
@@ -82,15 +82,15 @@ def test_gradient_at_trained_weights_uses_those_weights(data):
 
 
 def test_ascending_scan_stops_at_the_first_failure_and_agrees_with_a_full_sweep(data, tmp_path):
-    found, table = first_failing_batch_size(
-        data, range(160, 220), steps=20, chunk=8, cache=tmp_path, progress=False
+    found, table = scan_to_first_failure(
+        data, range(160, 220), steps=20, chunk=8, cache=tmp_path, progress_bar=False
     )
-    full = sweep(data, batch_size=range(160, 220), steps=20, cache=tmp_path, progress=False)
+    full = sweep(data, batch_size=range(160, 220), steps=20, cache=tmp_path, progress_bar=False)
     assert found == smallest_failing_batch_size(full)
     assert len(table) < len(full) and len(table) % 8 == 0
     assert table["batch_size"].max() < found + 8
 
 
 def test_ascending_scan_reports_none_when_nothing_fails(data, tmp_path):
-    found, table = first_failing_batch_size(data, [50, 60], steps=5, cache=tmp_path, progress=False)
+    found, table = scan_to_first_failure(data, [50, 60], steps=5, cache=tmp_path, progress_bar=False)
     assert found is None and table["batch_size"].tolist() == [50, 60]

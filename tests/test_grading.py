@@ -297,7 +297,7 @@ def grade_batch(course, lesson, notebooks: dict, folder: Path, timeout=None) -> 
     for student, notebook in notebooks.items():
         nbformat.write(notebook, folder / f"{student}.ipynb")
     start = time.perf_counter()
-    report = class_grading.grade(lesson, folder, course=course, timeout=timeout, progress=print)
+    report = class_grading.grade(lesson, folder, course=course, timeout=timeout, report=print)
     seconds = time.perf_counter() - start
     print(class_grading.summary_table(report.results))
     print(f"{len(notebooks)} submissions of {lesson} in {seconds:.0f} s")

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
 
 LAYERS = {
     "science": {"data", "model", "linear", "optimizers", "training", "validate", "cores"},
-    "experiments": {"multirun", "sweep", "spread", "diagnostics", "fidelity", "_fast"},
+    "experiments": {"multirun", "sweeps", "spread", "diagnostics", "fidelity", "_fast"},
     "teaching": {"plots", "widgets", "checks", "stand_ins", "lesson_settings"},
     "classroom": {
         "classroom",

@@ -10,7 +10,7 @@ import pytest
 
 from course_utils import TrainConfig, float_limits, load_mnist, train, training
 from course_utils.linear import ALTERNATIVE_SUMMATIONS, batch_sum, matmul
-from course_utils.model import dtype_sum, flush_subnormals, loss_and_gradient, softmax
+from course_utils.model import dtype_sum, flush_to_zero, loss_and_gradient, softmax
 from course_utils.training import LossScaler
 
 
@@ -137,7 +137,11 @@ def test_dynamic_loss_scaling_skips_overflowing_steps_and_halves_the_scale(data)
         data, batch_size=100, steps=30, dtype="float16", mixed_precision=True, loss="stable",
         reduction="mean", learning_rate=1.0, loss_scale=2.0**30,
     )  # fmt: skip
-    assert static.went_nonfinite and static.first_nonfinite == "gradient" and static.skipped_steps == 0
+    assert (
+        static.went_nonfinite
+        and static.first_nonfinite_stage == "gradient"
+        and static.skipped_steps == 0
+    )
 
 
 def test_the_dynamic_scale_grows_after_the_growth_interval_of_clean_steps(monkeypatch):
@@ -179,14 +183,18 @@ def test_float_limits_of_the_low_precision_types_are_the_gaps_their_ranges_give(
 def test_bfloat16_has_float32s_range_and_8_bits_of_precision():
     f32, bf16, f16 = float_limits("float32"), float_limits("bfloat16"), float_limits("float16")
     assert abs(bf16.exp_underflow_gap_flushed - f32.exp_underflow_gap_flushed) < 0.5
-    assert bf16.epsilon == 2.0**-7 and f16.epsilon == 2.0**-10 and f32.epsilon == 2.0**-23
+    assert (
+        bf16.machine_epsilon == 2.0**-7
+        and f16.machine_epsilon == 2.0**-10
+        and f32.machine_epsilon == 2.0**-23
+    )
     assert f16.softmax_zero_gap < 10 < 80 < bf16.softmax_zero_gap
 
 
 def test_flushing_is_below_each_dtypes_own_smallest_normal():
-    half = flush_subnormals(np.array([1e-5, 7e-5], np.float16))
+    half = flush_to_zero(np.array([1e-5, 7e-5], np.float16))
     assert half.tolist() == [0.0, float(np.float16(7e-5))]
-    brain = flush_subnormals(np.array([1e-39, 2e-38], "bfloat16"))
+    brain = flush_to_zero(np.array([1e-39, 2e-38], "bfloat16"))
     assert float(brain[0]) == 0.0 and float(brain[1]) > 0
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import float_limits, loss_and_gradient, softmax
-from course_utils.model import flush_subnormals
+from course_utils.model import flush_to_zero
 
 
 def batch(seed, batch_size, spread):
@@ -87,13 +87,13 @@ def test_flush_to_zero_makes_exp_minus_88_exactly_zero_in_float32():
     with np.errstate(under="ignore"):
         ieee = np.exp(np.float32([-88.0]))
     assert 0 < ieee[0] < np.finfo(np.float32).tiny  # numpy keeps the subnormal
-    assert flush_subnormals(ieee.copy())[0] == 0.0
+    assert flush_to_zero(ieee.copy())[0] == 0.0
 
 
 def test_naive_gradient_at_gap_88_is_nan_with_flushing_and_finite_without():
     logits, onehot = gap_logits(88.0)
-    assert np.isnan(loss_and_gradient(logits, onehot, flush=True).grad_logits).any()
-    assert np.isfinite(loss_and_gradient(logits, onehot, flush=False).grad_logits).all()
+    assert np.isnan(loss_and_gradient(logits, onehot, flush_subnormals=True).grad_logits).any()
+    assert np.isfinite(loss_and_gradient(logits, onehot, flush_subnormals=False).grad_logits).all()
 
 
 def test_without_flushing_the_naive_gradient_breaks_once_the_gap_passes_the_reciprocal_limit():
@@ -101,8 +101,8 @@ def test_without_flushing_the_naive_gradient_breaks_once_the_gap_passes_the_reci
     assert limit == pytest.approx(88.72, abs=0.01)
     below, _ = gap_logits(limit - 0.05)
     above, onehot = gap_logits(limit + 0.05)
-    assert np.isfinite(loss_and_gradient(below, onehot, flush=False).grad_logits).all()
-    assert np.isnan(loss_and_gradient(above, onehot, flush=False).grad_logits).any()
+    assert np.isfinite(loss_and_gradient(below, onehot, flush_subnormals=False).grad_logits).all()
+    assert np.isnan(loss_and_gradient(above, onehot, flush_subnormals=False).grad_logits).any()
 
 
 def test_float32_limits_are_the_documented_gaps():
@@ -131,11 +131,11 @@ def test_float32_softmax_gives_zero_below_onednns_exp_floor_as_tensorflow_does()
     # TensorFlow 2.21's float32 softmax (oneDNN) returns exactly 0 for a class 86.7 below the
     # largest logit, although exp(-86.7) = 2.2e-38 is a normal float.
     logits = np.float32([[0.0, -86.7]])
-    assert softmax(logits, flush=True)[0, 1] == 0
-    assert softmax(logits, flush=False)[0, 1] > np.finfo(np.float32).tiny
-    assert softmax(np.float32([[0.0, -86.6]]), flush=True)[0, 1] > 0
+    assert softmax(logits, flush_subnormals=True)[0, 1] == 0
+    assert softmax(logits, flush_subnormals=False)[0, 1] > np.finfo(np.float32).tiny
+    assert softmax(np.float32([[0.0, -86.6]]), flush_subnormals=True)[0, 1] > 0
     assert float_limits("float32").softmax_zero_gap == pytest.approx(125 * np.log(2), abs=1e-3)
-    assert softmax(np.float64([[0.0, -86.7]]), flush=True)[0, 1] > 0  # float64 runs on Eigen
+    assert softmax(np.float64([[0.0, -86.7]]), flush_subnormals=True)[0, 1] > 0  # float64 runs on Eigen
 
 
 def test_clipped_loss_is_finite_and_silences_the_example_whose_probability_underflowed():

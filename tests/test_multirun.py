@@ -96,7 +96,7 @@ def test_outcome_and_accuracy_equal_the_single_run(pairs):
     for many, single in pairs:
         assert many.config == single.config
         assert many.first_nonfinite_step == single.first_nonfinite_step, single.config
-        assert many.first_nonfinite == single.first_nonfinite, single.config
+        assert many.first_nonfinite_stage == single.first_nonfinite_stage, single.config
         assert many.test_accuracy == single.test_accuracy, single.config
         assert many.skipped_steps == single.skipped_steps, single.config
 
@@ -115,7 +115,7 @@ def test_results_look_like_single_results(pairs):
     for many, single in pairs:
         assert many.weights.shape == (784, 10) and many.bias.shape == (10,)
         assert many.losses.shape == single.losses.shape
-        assert many.first_nonfinite in (None, *STAGES)
+        assert many.first_nonfinite_stage in (None, *STAGES)
         assert not many.weights.flags.writeable and not many.losses.flags.writeable
         assert many.data_name == single.data_name
         assert repr(many) == repr(single)
@@ -301,8 +301,8 @@ def test_a_stack_of_one_run_that_goes_nonfinite_records_it_as_a_single_run_does(
     (many,) = train_many(data, [config], workers=1)
     single = run(data, config)
     assert many.went_nonfinite and single.went_nonfinite
-    assert (many.first_nonfinite_step, many.first_nonfinite) == (
+    assert (many.first_nonfinite_step, many.first_nonfinite_stage) == (
         single.first_nonfinite_step,
-        single.first_nonfinite,
+        single.first_nonfinite_stage,
     )
     assert many.losses.tobytes() == single.losses.tobytes()

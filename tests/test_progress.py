@@ -51,7 +51,7 @@ def learner(tmp_path_factory):
     )
     nbformat.write(notebook, mine)
     files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    results = progress.progress(folder, course=course)
+    results = progress.workspace_progress(folder, course=course)
     return course, folder, source, files, results
 
 

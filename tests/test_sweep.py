@@ -87,7 +87,7 @@ def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
             optimizer=str(row["optimizer"]),
             steps=25,
         )
-        assert row["first_nonfinite"] == (single.first_nonfinite or "")
+        assert row["first_nonfinite"] == (single.first_nonfinite_stage or "")
         assert row["test_accuracy"] == single.test_accuracy
         assert np.float64(single.losses[-1]).tobytes() == row["final_loss"].tobytes()
 
@@ -95,7 +95,7 @@ def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
 def test_a_progress_bar_shows_only_when_asked_or_for_many_runs(data, capsys):
     sweep(data, batch_size=[50, 60], steps=3, cache=False)
     assert "training runs" not in capsys.readouterr().err
-    sweep(data, batch_size=[50, 60], steps=3, cache=False, progress=True)
+    sweep(data, batch_size=[50, 60], steps=3, cache=False, progress_bar=True)
     assert "training runs" in capsys.readouterr().err
     sweep(data, batch_size=range(50, 58), steps=3, cache=False)  # 8 runs: the default shows one
     assert "training runs" in capsys.readouterr().err
@@ -112,7 +112,7 @@ def test_a_truncated_cache_file_is_recomputed_and_rewritten(data, tmp_path):
 
 
 def test_a_sweep_served_from_the_cache_trains_nothing(data, tmp_path, monkeypatch):
-    sweep_module = importlib.import_module("course_utils.sweep")  # the name sweep is the function
+    sweep_module = importlib.import_module("course_utils.sweeps")
 
     first = sweep(data, batch_size=[70, 80], learning_rate=[0.01, 0.02], steps=10, cache=tmp_path)
 
@@ -125,7 +125,7 @@ def test_a_sweep_served_from_the_cache_trains_nothing(data, tmp_path, monkeypatc
 
 
 def test_an_interrupted_sweep_keeps_the_runs_it_finished(data, tmp_path, monkeypatch):
-    sweep_module = importlib.import_module("course_utils.sweep")  # the name sweep is the function
+    sweep_module = importlib.import_module("course_utils.sweeps")
 
     original = sweep_module.iter_train_many
 
@@ -149,7 +149,7 @@ cache, go, out = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 data = load_mnist("sample")
 while not go.exists():  # start together with the other writer
     time.sleep(0.01)
-tables = [sweep(data, batch_size=range(20, 60, 2), steps=40, cache=cache, progress=False)
+tables = [sweep(data, batch_size=range(20, 60, 2), steps=40, cache=cache, progress_bar=False)
           for _ in range(3)]
 np.save(out, np.stack(tables))
 """
@@ -158,7 +158,7 @@ READER = """
 import sys
 from pathlib import Path
 import numpy as np
-from course_utils.sweep import SWEEP_DTYPE
+from course_utils.sweeps import SWEEP_DTYPE
 
 cache, done = Path(sys.argv[1]), Path(sys.argv[2])
 while not done.exists():  # every file that can be opened holds a whole row

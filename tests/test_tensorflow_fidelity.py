@@ -31,7 +31,7 @@ def table():
         loss=settings["loss"],
         reduction=settings["reduction"],
         dtype=settings["dtype"],
-        progress=False,
+        progress_bar=False,
     )
 
 

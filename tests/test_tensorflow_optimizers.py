@@ -47,7 +47,7 @@ def runs():
             loss=settings["loss"],
             reduction=settings["reduction"],
             dtype=settings["dtype"],
-            progress=False,
+            progress_bar=False,
         )
         rows.update({(name, str(int(row["batch_size"]))): row for row in table})
     return rows

@@ -56,7 +56,7 @@ def test_a_diverging_run_records_nan_without_raising(data):
     result = train(data, batch_size=1000, learning_rate=0.05, steps=50)
     assert result.went_nonfinite
     step = result.first_nonfinite_step
-    assert result.first_nonfinite in ("loss", "gradient", "weights", "logits")
+    assert result.first_nonfinite_stage in ("loss", "gradient", "weights", "logits")
     assert np.isfinite(result.losses[:step]).all()
     assert np.isnan(result.losses[step + 1 :]).all()
     assert result.test_accuracy == 0.0  # NaN predictions count as wrong

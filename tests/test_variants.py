@@ -119,7 +119,7 @@ def test_epsilon_at_large_batch_leaves_examples_without_gradient_and_stable_does
 
 def test_an_epsilon_below_one_over_flt_max_brings_the_nan_back(data):
     trace = trace_gradients(data, loss="epsilon", epsilon=1e-40, batch_size=400, steps=10)
-    assert trace.result.went_nonfinite and trace.result.first_nonfinite == "gradient"
+    assert trace.result.went_nonfinite and trace.result.first_nonfinite_stage == "gradient"
 
 
 def test_never_predicted_lists_classes_missing_from_the_test_predictions(data):
@@ -132,8 +132,8 @@ def test_never_predicted_lists_classes_missing_from_the_test_predictions(data):
 def test_naive_breaks_at_float32s_limits_and_stable_never(data):
     limits = float_limits("float32")
     gaps = np.arange(80.0, 110.0, 0.05)
-    flushed = losses_by_gap(gaps, flush=True)
-    ieee = losses_by_gap(gaps, flush=False)
+    flushed = losses_by_gap(gaps, flush_subnormals=True)
+    ieee = losses_by_gap(gaps, flush_subnormals=False)
     first = lambda values: gaps[np.argmax(~np.isfinite(values))]  # noqa: E731
     assert abs(first(flushed.naive_gradient) - limits.softmax_zero_gap) < 0.1
     assert abs(gaps[np.argmax(flushed.probability == 0)] - limits.softmax_zero_gap) < 0.1

@@ -20,11 +20,15 @@ def test_flush_switch_shows_ieee_subnormals_and_curves_are_cached():
     flushed = explorer.summary.value
     assert "p(target) = <b>0</b>" in flushed
 
-    explorer.controls["flush"].value = False  # numpy's IEEE behaviour: p is a subnormal, not 0
+    explorer.controls[
+        "flush_subnormals"
+    ].value = False  # numpy's IEEE behaviour: p is a subnormal, not 0
     assert "p(target) = <b>0</b>" not in explorer.summary.value
     assert "loss naive <b>95" in explorer.summary.value
 
-    explorer.controls["flush"].value = True  # shown before: the explorer's own picture, no curves
+    explorer.controls[
+        "flush_subnormals"
+    ].value = True  # shown before: the explorer's own picture, no curves
     assert explorer.cached_curves.cache_info().misses == 2
     assert explorer.view.cache_info().hits == 1
     assert explorer.summary.value == flushed

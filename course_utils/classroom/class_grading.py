@@ -207,7 +207,7 @@ def grade_class(
     limits: Limits,
     timeout: int | None = None,
     submissions: Path | None = None,
-    progress=None,
+    report=None,
 ) -> list[StudentResult]:
     """Autograde ``students`` in up to ``jobs`` contained workers; merge in order, one writer.
 
@@ -266,10 +266,8 @@ def grade_class(
                 student = students[len(results)]
                 spec, seconds = finished.pop(student)
                 results.append(_merge(api, lesson, student, spec))
-                if progress is not None:
-                    progress(
-                        f"[{len(results)}/{len(students)}] {student}: autograded in {seconds:.0f} s"
-                    )
+                if report is not None:
+                    report(f"[{len(results)}/{len(students)}] {student}: autograded in {seconds:.0f} s")
             time.sleep(0.05)
         return results
     finally:
@@ -322,7 +320,7 @@ def grade(
     course: str | Path | None = None,
     timeout: int | None = None,
     grades_csv: str | Path | None = None,
-    progress=None,
+    report=None,
     jobs: int | None = None,
     limits: dict | None = None,
 ) -> BatchReport:
@@ -332,7 +330,8 @@ def grade(
     ``feedback/`` and (default) ``grades.csv``. Students are autograded in up to ``jobs``
     contained worker processes at once (:func:`grade_class`); ``jobs`` and ``limits``
     (keyword arguments of :class:`course_utils.classroom.limits.Limits`) override the
-    ``c.ClassGrading`` settings of ``nbgrader_config.py``.
+    ``c.ClassGrading`` settings of ``nbgrader_config.py``. ``report`` (e.g. ``print``) is called
+    with one line per student, in the order given.
     """
     root = course_root(course)
     if lesson not in lesson_names(root):
@@ -350,7 +349,7 @@ def grade(
         limits=contained,
         timeout=timeout,
         submissions=Path(submissions).resolve(),
-        progress=progress,
+        report=report,
     )
     feedback_error = ""
     try:

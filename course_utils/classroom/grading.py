@@ -236,16 +236,16 @@ def ensure_assignment(api, lesson: str) -> None:
     _check(api.generate_assignment(lesson), f"generate_assignment {lesson}")
 
 
-def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[StudentResult]:
+def autograde(api, lesson: str, students: list[str], *, report=None) -> list[StudentResult]:
     """Autograde each student separately (``NbGraderAPI.autograde``) and read back the grades.
 
-    In this process, one after another and without containment (``progress`` grades a learner's
+    In this process, one after another and without containment (:mod:`~course_utils.classroom.progress` grades a learner's
     own notebooks this way); :func:`course_utils.classroom.class_grading.grade` grades a class in
     contained workers.
 
     A notebook that nbgrader cannot grade (not JSON, a kernel that dies, ...) gives a result
     with ``error`` set and zero points; the batch goes on with the next student.
-    ``progress`` (e.g. ``print``) is called with one line per student.
+    ``report`` (e.g. ``print``) is called with one line per student.
     """
     ensure_assignment(api, lesson)
     results = []
@@ -258,9 +258,9 @@ def autograde(api, lesson: str, students: list[str], *, progress=None) -> list[S
         log = outcome.get("log", "")
         error = "" if outcome["success"] else error_of(log, outcome.get("error", ""))
         results.append(read_result(api, lesson, student, log, error))
-        if progress is not None:
+        if report is not None:
             seconds = time.perf_counter() - start
-            progress(f"[{number}/{len(students)}] {student}: autograded in {seconds:.0f} s")
+            report(f"[{number}/{len(students)}] {student}: autograded in {seconds:.0f} s")
     return results
 
 

@@ -109,7 +109,7 @@ def not_started(lesson: str, course: Path) -> LessonProgress:
     return LessonProgress(lesson, exercises, started=False)
 
 
-def progress(
+def workspace_progress(
     folder: str | Path | None = None,
     lessons: list[str] | None = None,
     *,

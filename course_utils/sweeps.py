@@ -39,6 +39,7 @@ from .training import (
     require_batch_fits,
 )
 from .validate import (
+    old_keywords,
     require_bool,
     require_choice,
     require_items,
@@ -86,7 +87,7 @@ SWEEP_DTYPE = _sweep_dtype()
 CONFIG_FIELDS = SETTINGS  # the setting columns, in TrainConfig's order
 
 
-def _numerics(start: str = "sweep") -> list[str]:
+def _numerics(start: str = "sweeps") -> list[str]:
     """The package's source files whose code makes a sweep's numbers: ``start`` and every module of
     the package that it imports, directly or through another (read from their import statements)."""
     here = Path(__file__).parent
@@ -136,9 +137,9 @@ def require_table(name: str, table) -> np.ndarray:
     return table
 
 
-def _check_options(progress, cache, workers) -> None:
+def _check_options(progress_bar, cache, workers) -> None:
     """The options that :func:`sweep` and :func:`run_configs` share."""
-    require_bool("progress", progress, optional=True)
+    require_bool("progress_bar", progress_bar, optional=True)
     if not isinstance(cache, bool):
         require_path("cache", cache)
     require_positive_int("workers", workers, optional=True)
@@ -151,7 +152,7 @@ def _row(config: TrainConfig, result: TrainResult) -> tuple:
         result.test_accuracy,
         step is not None,
         -1 if step is None else step,
-        result.first_nonfinite or "",
+        result.first_nonfinite_stage or "",
         float(result.losses[-1]),
     )
 
@@ -190,6 +191,7 @@ class RunCache:
             raise
 
 
+@old_keywords(progress="progress_bar")
 def sweep(
     data: MnistData,
     *,
@@ -207,7 +209,7 @@ def sweep(
     loss_scale=1.0,
     dynamic_loss_scale=False,
     summation=None,
-    progress: bool | None = None,
+    progress_bar: bool | None = None,
     cache: bool | str | os.PathLike = True,
     workers: int | None = None,
 ) -> np.ndarray:
@@ -224,7 +226,7 @@ def sweep(
 optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
         As in :func:`~course_utils.training.train`; ``summation=None`` is ``$BATCH205_SUMMATION``
         or ``"blas"``.
-    progress : bool or None
+    progress_bar : bool or None
         Show a tqdm progress bar; ``None`` shows one when there are many runs to do.
     cache : bool or path
         ``True`` caches runs in :func:`cache_dir`, a path caches them there, ``False`` not at all.
@@ -245,19 +247,20 @@ optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
     """
     arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
     require_data(data)
-    _check_options(progress, cache, workers)
+    _check_options(progress_bar, cache, workers)
     axes = [_as_list(name, arguments[name]) for name in SETTINGS]
     configs = [
         TrainConfig(**dict(zip(SETTINGS, values, strict=True))) for values in itertools.product(*axes)
     ]
-    return run_configs(data, configs, progress=progress, cache=cache, workers=workers)
+    return run_configs(data, configs, progress_bar=progress_bar, cache=cache, workers=workers)
 
 
+@old_keywords(progress="progress_bar")
 def run_configs(
     data: MnistData,
     configs,
     *,
-    progress: bool | None = None,
+    progress_bar: bool | None = None,
     cache: bool | str | os.PathLike = True,
     workers: int | None = None,
 ) -> np.ndarray:
@@ -269,7 +272,7 @@ def run_configs(
     """
     require_data(data)
     configs = require_items("configs", configs, lambda name, c: require_kind(name, c, "TrainConfig"))
-    _check_options(progress, cache, workers)
+    _check_options(progress_bar, cache, workers)
     for config in configs:  # all bad input reported before any work is done
         require_batch_fits(config.batch_size, len(data.train_labels))
     store = None if cache is False else RunCache(cache_dir() if cache is True else cache, data)
@@ -281,13 +284,13 @@ def run_configs(
             todo.append(i)
         else:
             table[i] = row
-    if progress is None:
-        progress = len(todo) >= PROGRESS_MIN_RUNS
+    if progress_bar is None:
+        progress_bar = len(todo) >= PROGRESS_MIN_RUNS
     if not todo:
         return table
     # All runs at once (course_utils.multirun: the same numbers as single runs).
     runs = [configs[i] for i in todo]
-    for k, result in iter_train_many(data, runs, progress=progress, workers=workers):
+    for k, result in iter_train_many(data, runs, progress_bar=progress_bar, workers=workers):
         i = todo[k]
         table[i] = _row(configs[i], result)
         if store:
@@ -308,8 +311,14 @@ def smallest_failing_batch_size(table: np.ndarray) -> int | None:
     return failing[0] if failing else None
 
 
-def first_failing_batch_size(
-    data: MnistData, batch_sizes, *, chunk: int = 16, progress: bool | None = None, **sweep_arguments
+@old_keywords(progress="progress_bar")
+def scan_to_first_failure(
+    data: MnistData,
+    batch_sizes,
+    *,
+    chunk: int = 16,
+    progress_bar: bool | None = None,
+    **sweep_arguments,
 ) -> tuple[int | None, np.ndarray]:
     """Scan batch sizes in ascending order and stop at the first one whose run goes non-finite.
 
@@ -325,7 +334,7 @@ def first_failing_batch_size(
         The sizes to try, in the order given (normally ascending).
     chunk : int
         How many sizes to run per ``sweep`` call.
-    progress : bool or None
+    progress_bar : bool or None
         Show one tqdm bar for the whole scan; ``None`` shows it for 8 or more sizes.
     **sweep_arguments
         One value each for ``learning_rate``, ``steps``, ``dtype``, ``reduction``, ...
@@ -338,7 +347,7 @@ def first_failing_batch_size(
     Examples
     --------
     >>> from course_utils import load_mnist
-    >>> found, table = first_failing_batch_size(load_mnist(), range(170, 200), steps=20, cache=False)
+    >>> found, table = scan_to_first_failure(load_mnist(), range(170, 200), steps=20, cache=False)
     >>> found, len(table)
     (174, 16)
 
@@ -347,11 +356,11 @@ def first_failing_batch_size(
     require_data(data)
     sizes = require_items("batch_sizes", batch_sizes, require_positive_int)
     require_positive_int("chunk", chunk)
-    require_bool("progress", progress, optional=True)
-    if progress is None:
-        progress = len(sizes) >= 8
+    require_bool("progress_bar", progress_bar, optional=True)
+    if progress_bar is None:
+        progress_bar = len(sizes) >= 8
     bar = None
-    if progress:
+    if progress_bar:
         # No total: the scan stops at the first failure, usually long before the last size.
         bar = tqdm(desc="batch-size scan", unit="run")
     tables = []
@@ -359,7 +368,7 @@ def first_failing_batch_size(
     try:
         for start in range(0, len(sizes), chunk):
             table = sweep(
-                data, batch_size=sizes[start : start + chunk], progress=False, **sweep_arguments
+                data, batch_size=sizes[start : start + chunk], progress_bar=False, **sweep_arguments
             )
             tables.append(table)
             if bar is not None:
@@ -371,6 +380,9 @@ def first_failing_batch_size(
         if bar is not None:
             bar.close()
     return found, np.concatenate(tables) if tables else np.zeros(0, dtype=SWEEP_DTYPE)
+
+
+first_failing_batch_size = scan_to_first_failure  # its old name, kept for stored notebooks (RENAMES.md)
 
 
 def phase_grid(
@@ -416,8 +428,15 @@ def require_fix_grid(data, fixes, batch_sizes, factors, steps) -> tuple[list, li
     return batch_sizes, factors
 
 
+@old_keywords(progress="progress_bar")
 def fix_grid(
-    data, fixes: dict, batch_sizes, factors=(1.0,), *, steps: int = 1000, progress: bool | None = None
+    data,
+    fixes: dict,
+    batch_sizes,
+    factors=(1.0,),
+    *,
+    steps: int = 1000,
+    progress_bar: bool | None = None,
 ) -> dict:
     """Measure fixes at every batch size (rows) and learning-rate factor (columns), ``steps`` each.
 
@@ -434,7 +453,7 @@ def fix_grid(
     Introduced in lesson 08.
     """
     batch_sizes, factors = require_fix_grid(data, fixes, batch_sizes, factors, steps)
-    require_bool("progress", progress, optional=True)
+    require_bool("progress_bar", progress_bar, optional=True)
     keys, configs = [], []
     for name, fix in fixes.items():
         base = fix.get("learning_rate", 0.01)
@@ -451,7 +470,7 @@ def fix_grid(
                         **rest,
                     )
                 )
-    table = run_configs(data, configs, progress=progress)
+    table = run_configs(data, configs, progress_bar=progress_bar)
     names = np.array(keys)
     shape = (len(batch_sizes), len(factors))
     return {name: table[names == name].reshape(shape) for name in fixes}
