@@ -813,7 +813,7 @@ def plot_losses_by_gap(curves, limits, *, gap: float | None = None, title: str |
     _mark_nonfinite(left, x, np.asarray(curves.naive_loss, float), top_loss, "naive loss is NaN/inf")
     _mark_nonfinite(right, x, np.asarray(curves.naive_gradient, float), 0.1, "naive gradient is NaN")
     # Only the limits that decide this arithmetic (the whole table is lesson 02's).
-    if curves.flush:
+    if curves.flush_subnormals:
         shown = [(limits.softmax_zero_gap, COLORS[7], "--", "p = 0 (TensorFlow's softmax)")]
     else:
         shown = [

@@ -151,7 +151,7 @@ def test_lesson_07_an_identical_run_is_drawn_visibly_and_named_as_the_same(data)
 
 def test_lesson_08_outcome_colours_separate_half_trained_from_trained_runs():
     from course_utils.plots import ACCURACY_COLORMAP, ACCURACY_SCALE, plot_outcome_matrix
-    from course_utils.sweep import SWEEP_DTYPE
+    from course_utils.sweeps import SWEEP_DTYPE
 
     table = np.zeros(2, dtype=SWEEP_DTYPE)
     table["batch_size"], table["test_accuracy"] = (100, 205), (0.78, 0.91)
