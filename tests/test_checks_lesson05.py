@@ -54,7 +54,7 @@ def test_the_solution_passes_visible_and_hidden_without_stderr(capfd):
     check_epsilon_loss_and_gradient(epsilon_answer)
     check_epsilon_loss_and_gradient(epsilon_answer, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_the_measured_batch_size_passes_visible_and_hidden(smallest_losing_size,
     check_epsilon_breaking_batch_size(smallest_losing_size)
     check_epsilon_breaking_batch_size(np.int64(smallest_losing_size), hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 def test_the_candidate_before_and_after_fail(smallest_losing_size):

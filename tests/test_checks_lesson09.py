@@ -23,7 +23,7 @@ def scaled_weight_gradient(images, grad_logits, loss_scale):  # the course's sol
 def test_the_solutions_pass(hidden, capsys):
     check_underflow_gap(underflow_gap, hidden=hidden)
     check_scaled_weight_gradient(scaled_weight_gradient, hidden=hidden)
-    assert capsys.readouterr().out.count("✓") == 2
+    assert capsys.readouterr().out.count("✓") == (0 if hidden else 2)  # hidden: silent
 
 
 @pytest.mark.parametrize(
