@@ -248,8 +248,7 @@ def call_quietly(function, *args, **kwargs):
             raise
         except Exception as error:  # the learner's bug, shown as a message, not a traceback
             fail(
-                f"calling {name} raised "
-                f"{type(error).__name__}: {error}",
+                f"calling {name} raised {type(error).__name__}: {error}",
                 "run the cell above on a small example and read the error.",
             )
     return result

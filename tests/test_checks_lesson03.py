@@ -123,7 +123,8 @@ def test_a_prediction_that_ignores_the_learning_rate_fails_the_hidden_rates():
 
 
 @pytest.mark.parametrize(
-    "answer", [lambda lr: 250.0, lambda lr: AlwaysEqualInt(250), lambda lr: "250", lambda lr: {}.get(lr)]
+    "answer",
+    [lambda lr: 250.0, lambda lr: AlwaysEqualInt(250), lambda lr: "250", lambda lr: {}.get(lr)],
 )
 def test_non_integer_predictions_fail_before_any_scan(answer, capfd):
     with pytest.raises(CheckFailed, match=friendly("whole number")):

@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from course_utils.__main__ import main
+from course_utils.checks import LEARNER_STUB
 from course_utils.classroom import class_grading
 
 pytestmark = [
@@ -232,7 +233,7 @@ def impostor(source, answer_id: str) -> str:
 
 
 def release_stub(release, answer_id: str) -> str:
-    """The answer cell as the learner edition has it (``raise NotImplementedError()``)."""
+    """The answer cell as the learner edition has it (``pass  # YOUR CODE HERE``)."""
     return next(c.source for c in release.cells if grade_id(c) == answer_id)
 
 
@@ -382,7 +383,8 @@ def test_release_replaces_solutions_removes_hidden_tests_and_outputs(student_rel
         assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
         assert "hidden=True" not in text
         answers = [c for c in notebook.cells if nbgrader_meta(c).get("solution")]
-        assert answers and all("raise NotImplementedError()" in c.source for c in answers)
+        assert answers and all(LEARNER_STUB in c.source for c in answers)
+        assert "NotImplementedError" not in text
         assert all(not c.outputs for c in notebook.cells if c.cell_type == "code")
     # nbgrader ran in a temporary copy: the course folder has no release/ and no gradebook yet
     assert not (course / "release").exists() and not (course / "gradebook.db").exists()

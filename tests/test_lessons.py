@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 import course_utils
-from course_utils.checks import EXERCISES
+from course_utils.checks import EXERCISES, LEARNER_STUB
 from course_utils.classroom.grading import lesson_names
 from course_utils.classroom.progress import exercise_labels
 
@@ -168,7 +168,7 @@ def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
     release = course / "release" / path.parent.name / path.name
     text = release.read_text()
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
-    assert "raise NotImplementedError()" in text
+    assert LEARNER_STUB in text and "NotImplementedError" not in text
 
 
 def defined_names(source: str) -> set[str]:

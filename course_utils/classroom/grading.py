@@ -140,7 +140,7 @@ def release(
 ) -> list[Path]:
     """Write the student versions of lessons into ``to/<lesson>/`` (default: all lessons).
 
-    nbgrader's ``generate_assignment`` replaces solutions by ``raise NotImplementedError()``,
+    nbgrader's ``generate_assignment`` replaces solutions by ``pass  # YOUR CODE HERE``,
     removes hidden tests and clears all outputs. It runs in a temporary copy of the course, so
     nothing is written into the course folder itself (no ``release/``, no ``gradebook.db``).
     Existing lesson folders in ``to`` are kept (the learner's work!) unless ``force``.
