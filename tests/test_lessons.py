@@ -1,6 +1,8 @@
 """Every lesson is a well-formed nbgrader assignment and follows the course's notebook conventions."""
 
 import ast
+import difflib
+import importlib.util
 import json
 import re
 import shutil
@@ -40,6 +42,42 @@ def test_the_table_of_lessons_README_lists_the_lesson_folders_in_order():
     )
     assert [folder for _, folder in table] == lesson_names(ROOT)
     assert all(folder.startswith(f"{number}-") for number, folder in table)
+
+
+def _exercise_table():
+    spec = importlib.util.spec_from_file_location("exercise_table", ROOT / "tools/exercise_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+exercise_table = _exercise_table()
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_each_exercise_heading_states_the_points_nbgrader_gives(path):
+    found = exercise_table.exercises(path)
+    assert found and all(e["label"] != "?" for e in found), "a graded cell below no exercise heading"
+    wrong = [
+        f"Exercise {e['label']}: heading says {e['stated']}, nbgrader gives {e['points']:g}"
+        for e in found
+        if e["stated"] != e["points"]
+    ]
+    assert not wrong, f"{path.parent.name}: fix the heading '### Exercise X (N points): title': {wrong}"
+
+
+def test_the_README_lists_each_lessons_exercises_and_points():
+    written = exercise_table.section((ROOT / "lessons" / "README.md").read_text(encoding="utf-8"))
+    derived = exercise_table.table(ROOT)
+    difference = "\n".join(
+        difflib.unified_diff(
+            (written or "").splitlines(), derived.splitlines(), "README", "notebooks", lineterm=""
+        )
+    )
+    assert written == derived, (
+        "lessons/README.md's table of exercises differs from the notebooks; "
+        f"run `python tools/exercise_table.py --write`:\n{difference}"
+    )
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
