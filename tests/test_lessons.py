@@ -44,14 +44,38 @@ def test_the_table_of_lessons_README_lists_the_lesson_folders_in_order():
     assert all(folder.startswith(f"{number}-") for number, folder in table)
 
 
-def _exercise_table():
-    spec = importlib.util.spec_from_file_location("exercise_table", ROOT / "tools/exercise_table.py")
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-exercise_table = _exercise_table()
+exercise_table = _tool("exercise_table")
+lesson_times = _tool("lesson_times")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_the_time_line_states_the_counted_reading_and_the_measured_run_all(path):
+    """`**Time:** about M min of reading, and about S s for Run All on a 2-core laptop.`: M from
+    the word count, S as measured and recorded in lessons/run_times.json, never typed in."""
+    lesson = path.parent.name
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    first = "".join(notebook["cells"][0]["source"])
+    if lesson_times.stated(notebook) is None:
+        assert "**Time:**" not in first, (
+            f"{lesson}: the time line is not in the form {lesson_times.time_line(12, 20)!r}"
+        )
+        return
+    minutes, seconds = lesson_times.expected(ROOT, lesson)
+    assert seconds is not None, (
+        f"{lesson}: no Run All recorded: run `python tools/lesson_times.py --measure {lesson[:2]}` "
+        "on an idle 2-core machine, then `python tools/lesson_times.py --write`"
+    )
+    assert lesson_times.stated(notebook) == (minutes, seconds), (
+        f"{lesson} states {lesson_times.stated(notebook)}, its words and recorded run give "
+        f"{(minutes, seconds)}: run `python tools/lesson_times.py --write`"
+    )
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
