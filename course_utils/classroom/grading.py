@@ -50,7 +50,7 @@ class StudentResult:
     ``error`` is empty when nbgrader graded the notebook, else the last line of its error;
     ``timed_out`` lists the cells stopped by the per-cell timeout; ``restored`` the test cells
     that were missing from the submission and were put back from the gradebook; ``unconfirmed``
-    the test cells that scored but printed fewer "✓" lines than in the instructor's notebook
+    the test cells that scored but printed fewer different "✓" lines than the instructor's notebook
     (a hint of tampering worth a look: the checks print "✓ ..." when they pass).
     ``limit`` names the limit of :mod:`course_utils.classroom.containment` that stopped the submission
     (then ``error`` says more); ``contained`` what containment absorbed without stopping it.
@@ -325,16 +325,21 @@ def _timed_out_cells(api, lesson: str, student: str) -> tuple[str, ...]:
 
 
 def _ticks_per_test_cell(folder: Path) -> dict[str, int]:
-    """How many "✓" each graded cell of the notebooks in ``folder`` printed to stdout."""
+    """How many different "✓" lines each graded cell of the notebooks in ``folder`` printed to
+    stdout (different: a notebook stored before the hidden checks went silent has each twice)."""
     ticks = {}
     for path in sorted(folder.glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade") and cell.cell_type == "code":
-                ticks[meta["grade_id"]] = sum(
-                    o.get("text", "").count("✓")
-                    for o in cell.get("outputs", [])
-                    if o.get("output_type") == "stream" and o.get("name") == "stdout"
+                ticks[meta["grade_id"]] = len(
+                    {
+                        line
+                        for o in cell.get("outputs", [])
+                        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+                        for line in o.get("text", "").splitlines()
+                        if "✓" in line
+                    }
                 )
     return ticks
 
