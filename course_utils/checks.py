@@ -110,10 +110,11 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
         def run(*given, hidden: bool = False):
             require_bool("hidden", hidden)
             global _quiet
+            quiet_before = _quiet
             try:
                 for name, answer in zip(answers, given, strict=True):
                     _require_attempt(name, answer)
-                _quiet = hidden  # the visible check of the same cell prints the one "✓"
+                _quiet = hidden or quiet_before  # the visible check of the cell prints the "✓"
                 check(*given, hidden=hidden)
             except NotDone as reason:
                 if hidden:
@@ -124,7 +125,7 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
                 )
                 return _course_answer(stand_in, stand_in_value) if has_stand_in else None
             finally:
-                _quiet = False
+                _quiet = quiet_before
             return given[0] if has_stand_in else None
 
         has_stand_in = bool(stand_in or stand_in_value)
