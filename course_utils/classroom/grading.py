@@ -50,7 +50,7 @@ class StudentResult:
     ``error`` is empty when nbgrader graded the notebook, else the last line of its error;
     ``timed_out`` lists the cells stopped by the per-cell timeout; ``restored`` the test cells
     that were missing from the submission and were put back from the gradebook; ``unconfirmed``
-    the test cells that scored but printed fewer different "✓" lines than the instructor's notebook
+    the test cells that scored but printed no "✓" line where the instructor's notebook has one
     (a hint of tampering worth a look: the checks print "✓ ..." when they pass).
     ``limit`` names the limit of :mod:`course_utils.classroom.containment` that stopped the submission
     (then ``error`` says more); ``contained`` what containment absorbed without stopping it.
@@ -325,27 +325,26 @@ def _timed_out_cells(api, lesson: str, student: str) -> tuple[str, ...]:
 
 
 def _ticks_per_test_cell(folder: Path) -> dict[str, int]:
-    """How many different "✓" lines each graded cell of the notebooks in ``folder`` printed to
-    stdout (different: a notebook stored before the hidden checks went silent has each twice)."""
+    """How many "✓" each graded cell of the notebooks in ``folder`` printed to stdout."""
     ticks = {}
     for path in sorted(folder.glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade") and cell.cell_type == "code":
-                ticks[meta["grade_id"]] = len(
-                    {
-                        line
-                        for o in cell.get("outputs", [])
-                        if o.get("output_type") == "stream" and o.get("name") == "stdout"
-                        for line in o.get("text", "").splitlines()
-                        if "✓" in line
-                    }
+                ticks[meta["grade_id"]] = sum(
+                    o.get("text", "").count("✓")
+                    for o in cell.get("outputs", [])
+                    if o.get("output_type") == "stream" and o.get("name") == "stdout"
                 )
     return ticks
 
 
 def _unconfirmed_cells(api, lesson: str, student: str, cells) -> tuple[str, ...]:
-    """Test cells that scored points with fewer "✓" lines than the instructor's stored run."""
+    """Test cells that scored points without a "✓" line where the instructor's stored run has one.
+
+    Only the visible check of a test cell prints its "✓" (a hidden check passes silently), so
+    the signal is "none at all"; counting them would also flag every cell of a notebook stored
+    while the hidden checks still printed theirs."""
     coursedir = api.coursedir
     expected = _ticks_per_test_cell(
         Path(coursedir.format_path(coursedir.source_directory, ".", lesson))
@@ -356,7 +355,7 @@ def _unconfirmed_cells(api, lesson: str, student: str, cells) -> tuple[str, ...]
     return tuple(
         cell.grade_id
         for cell in cells
-        if cell.score > 0 and got.get(cell.grade_id, 0) < expected.get(cell.grade_id, 0)
+        if cell.score > 0 and got.get(cell.grade_id, 0) == 0 < expected.get(cell.grade_id, 0)
     )
 
 
