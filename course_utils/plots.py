@@ -173,7 +173,7 @@ def add_figure_legend(figure, *, ncols: int = 3, **options):
 
     Introduced in lesson 04 (its two-panel figure is composed in the notebook).
     """
-    if not isinstance(figure, Figure):
+    if not isinstance(figure, matplotlib.figure.Figure):
         raise TypeError(f"figure={figure!r} is not valid; it must be a matplotlib Figure")
     require_positive_int("ncols", ncols)
     handles, labels = [], []
