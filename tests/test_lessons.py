@@ -218,14 +218,10 @@ def course(tmp_path_factory):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
 def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
+    from course_utils.classroom.grading import nbgrader_api
 
     monkeypatch.chdir(course)
-    config = Config()
-    config.CourseDirectory.root = str(course)
-    config.CourseDirectory.source_directory = "lessons"
-    result = NbGraderAPI(config=config).generate_assignment(path.parent.name)
+    result = nbgrader_api(course).generate_assignment(path.parent.name)  # its nbgrader_config.py
     assert result["success"], result.get("log", "") + result.get("error", "")
     release = course / "release" / path.parent.name / path.name
     text = release.read_text()
