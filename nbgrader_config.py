@@ -8,6 +8,10 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "lessons"
 c.CourseDirectory.course_id = "batch205"
 
+# The learner edition's stub in place of each solution (nbgrader's default raises
+# NotImplementedError, a traceback in the learner's Run All): the same text as
+# course_utils.checks.LEARNER_STUB, whose checks take it for "not done yet".
+c.ClearSolutions.code_stub = {"python": "pass  # YOUR CODE HERE"}
 # A learner's infinite loop costs one cell this long, not the whole batch (nbgrader's default: 30 s).
 c.Execute.timeout = int(os.environ.get("BATCH205_CELL_TIMEOUT", "120"))
 # A deleted test cell is put back from the database and graded, instead of silently dropped.

@@ -43,13 +43,9 @@ def start_lab(args: argparse.Namespace) -> int:
 
 
 def release_lessons(args: argparse.Namespace) -> int:
-    import nbformat
-
-    from .classroom import grading, workspace
+    from .classroom import grading
 
     for folder in grading.release(args.lessons, args.to, course=args.course, force=args.force):
-        for path in folder.glob("*.ipynb"):  # the learner edition: Run All goes past answer cells
-            nbformat.write(workspace.mark_learner_edition(nbformat.read(path, as_version=4)), path)
         print(f"student version written to {folder}")
     return 0
 

@@ -21,6 +21,7 @@ Introduced in lesson 01.
 
 from __future__ import annotations
 
+import dis
 import functools
 import importlib
 import importlib.machinery
@@ -80,10 +81,13 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
     """Make a check lenient about an exercise that is not done yet, for the learner's *Run All*.
 
     The decorated check ``check(*answers, hidden=False)`` treats an answer that is still the
-    learner edition's stub (``None``, a function that raises ``NotImplementedError``, or the
-    course's stand-in from an earlier run) as not done. Then the visible check writes one line,
+    learner edition's stub (``None``; a function whose body is :data:`LEARNER_STUB`, or an older
+    edition's ``raise NotImplementedError()``; or the course's stand-in from an earlier run) as
+    not done. Then the visible check writes one line,
     ``exercise LABEL not done yet: ...``, to stderr and returns; the hidden check raises
-    :class:`NotDone`. A wrong answer raises :class:`CheckFailed` in both.
+    :class:`NotDone`. A wrong answer raises :class:`CheckFailed` in both. A right answer: the
+    visible check prints its "✓" lines, the hidden one passes silently (both run in the same test
+    cell of the solved edition, which so prints each "✓" once).
 
     Parameters
     ----------
@@ -104,9 +108,12 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
         @functools.wraps(check)
         def run(*given, hidden: bool = False):
             require_bool("hidden", hidden)
+            global _quiet
+            quiet_before = _quiet
             try:
                 for name, answer in zip(answers, given, strict=True):
                     _require_attempt(name, answer)
+                _quiet = hidden or quiet_before  # the visible check of the cell prints the "✓"
                 check(*given, hidden=hidden)
             except NotDone as reason:
                 if hidden:
@@ -116,6 +123,8 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
                     f"exercise {label} not done yet: {reason.line}{uses}", file=sys.stderr, flush=True
                 )
                 return _course_answer(stand_in, stand_in_value) if has_stand_in else None
+            finally:
+                _quiet = quiet_before
             return given[0] if has_stand_in else None
 
         has_stand_in = bool(stand_in or stand_in_value)
@@ -129,11 +138,40 @@ def exercise(label: str, answers: tuple[str, ...], *, stand_in: str = "", stand_
 def _require_attempt(name: str, answer) -> None:
     if answer is None:
         raise NotDone(f"{name} is still None", "put your answer in the cell above and run it.")
+    if _does_nothing(answer):
+        raise NotDone(
+            f"{name} is still the stub (its body does nothing)",
+            f"replace `{LEARNER_STUB}` with your code and run the cell.",
+        )
     if getattr(answer, STAND_IN_MARK, False):
         raise NotDone(
             f"{name} is the course's answer from an earlier run of this check, not yours",
             "run your cell above again.",
         )
+
+
+LEARNER_STUB = "pass  # YOUR CODE HERE"
+"""What nbgrader's release puts in place of a solution (``ClearSolutions.code_stub`` in
+``nbgrader_config.py``): in a function body the function returns None, at top level the answer
+stays the None the cell set before it. Neither raises, so the learner's *Run All* shows no
+traceback; the checks take either for "not done yet"."""
+
+
+def _pass():
+    pass
+
+
+def _does_nothing(answer) -> bool:
+    """Whether ``answer`` is a function whose body is only ``pass`` (the stub; comments and a
+    docstring aside), compared instruction by instruction with one."""
+    code = getattr(answer, "__code__", None)
+    if type(code) is not type(_pass.__code__):
+        return False
+    return _instructions(code) == _instructions(_pass.__code__)
+
+
+def _instructions(code) -> list:
+    return [(i.opname, i.argval) for i in dis.get_instructions(code)]
 
 
 def _course_answer(stand_in: str, stand_in_value: str):
@@ -186,29 +224,34 @@ def fail(what: str, hint: str) -> None:
     raise CheckFailed(f"{what}\nHint: {hint}")
 
 
+_quiet = False  # True while a hidden check runs: it is silent when it passes
+
+
 def ok(message: str) -> None:
-    print(f"✓ {message}")
+    if not _quiet:
+        print(f"✓ {message}")
 
 
 def call_quietly(function, *args, **kwargs):
     """Call a learner's function with numpy warnings silenced; report exceptions as check failures."""
+    name = getattr(function, "__name__", "your function")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            return function(*args, **kwargs)
-        except NotImplementedError:
+            result = function(*args, **kwargs)
+        except NotImplementedError:  # the stub of learner editions released before 2026-12
             raise NotDone(
-                f"{getattr(function, '__name__', 'your function')} is not implemented yet",
+                f"{name} is not implemented yet",
                 "replace `raise NotImplementedError()` with your code.",
             ) from None
         except CheckFailed:
             raise
         except Exception as error:  # the learner's bug, shown as a message, not a traceback
             fail(
-                f"calling {getattr(function, '__name__', 'your function')} raised "
-                f"{type(error).__name__}: {error}",
+                f"calling {name} raised {type(error).__name__}: {error}",
                 "run the cell above on a small example and read the error.",
             )
+    return result
 
 
 def as_float(name: str, value, *, hint: str = "return a plain number.") -> float:

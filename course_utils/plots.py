@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib.figure
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.collections import PathCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import AutoLocator, LogFormatterSciNotation, MaxNLocator, NullLocator
 
 from .sweeps import SWEEP_DTYPE, require_table
 from .validate import (
@@ -37,6 +38,64 @@ from .validate import (
 )
 
 # --- shared: checks of the arguments, palette, legends, figures, outcome cells ---
+
+
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """Log-axis labels as plain numbers between 0.001 and 10⁵ ("6", "200", "0.05"), where
+    matplotlib writes "6×10⁰"; it labels the same ticks as matplotlib, powers of ten elsewhere."""
+
+    def __call__(self, x, pos=None):
+        label = super().__call__(x, pos)
+        if not label or not 1e-3 <= abs(x) < 1e5:
+            return label
+        return f"{x:.10g}".replace("-", "−")
+
+
+def _whole_numbers_only(axis) -> bool:
+    """Whether every line and marker the axes draw has whole-number coordinates on ``axis``
+    (training steps, batch sizes), so that a tick between two of them (step 0.5) means nothing."""
+    ax = axis.axes
+    x = axis is ax.xaxis
+    values = [line.get_xdata() if x else line.get_ydata() for line in ax.lines]
+    values += [
+        c.get_offsets()[:, 0 if x else 1] for c in ax.collections if isinstance(c, PathCollection)
+    ]
+    values = [np.asarray(v, dtype=float).ravel() for v in values]
+    values = np.concatenate(values) if values else np.array([0.5])
+    values = values[np.isfinite(values)]
+    return values.size > 0 and bool(np.all(values == np.round(values)))
+
+
+def _readable_ticks(figure) -> None:
+    """What every figure of the course gets at drawing time (:class:`Figure`): whole-number ticks on
+    an axis of whole numbers (no "step 0.5"), plain numbers on log axes (no "6×10⁰"). Axes whose
+    ticks a plot function chose itself are left alone."""
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() in ("log", "symlog"):
+                for minor in (False, True):
+                    formatter = axis.get_minor_formatter() if minor else axis.get_major_formatter()
+                    if type(formatter) is LogFormatterSciNotation:
+                        plain = _PlainLogFormatter(
+                            formatter._base,
+                            labelOnlyBase=formatter.labelOnlyBase,
+                            minor_thresholds=formatter.minor_thresholds,
+                        )
+                        if minor:
+                            axis.set_minor_formatter(plain)
+                        else:
+                            axis.set_major_formatter(plain)
+            elif type(axis.get_major_locator()) is AutoLocator and _whole_numbers_only(axis):
+                axis.set_major_locator(MaxNLocator("auto", steps=[1, 2, 2.5, 5, 10], integer=True))
+
+
+class Figure(matplotlib.figure.Figure):
+    """matplotlib's Figure that makes its ticks readable (:func:`_readable_ticks`) each time it is
+    drawn, when its axes hold their final data and limits; every figure of the course is one."""
+
+    def draw(self, renderer):
+        _readable_ticks(self)
+        return super().draw(renderer)
 
 
 def _texts(**texts) -> None:
@@ -117,7 +176,7 @@ def add_figure_legend(figure, *, ncols: int = 3, **options):
 
     Introduced in lesson 04 (its two-panel figure is composed in the notebook).
     """
-    if not isinstance(figure, Figure):
+    if not isinstance(figure, matplotlib.figure.Figure):
         raise TypeError(f"figure={figure!r} is not valid; it must be a matplotlib Figure")
     require_positive_int("ncols", ncols)
     handles, labels = [], []

@@ -103,7 +103,7 @@ def test_right_answers_pass_quietly(hidden, capfd):
     check_naive_cross_entropy(cross_entropy_answer, hidden=hidden)
     check_naive_gradient(gradient_answer, hidden=hidden)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 3
+    assert out.count("✓") == (0 if hidden else 3)  # a hidden check passes silently
     assert err == ""
 
 

@@ -38,7 +38,7 @@ def test_lr_sum_times_b_passes_visible_and_hidden_and_is_handed_on(answer, capfd
     assert check_matching_learning_rate(answer) is answer
     check_matching_learning_rate(answer, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 def test_the_matching_learning_rate_really_gives_the_same_training():
@@ -88,7 +88,7 @@ def test_learning_rates_that_train_tiny_batches_pass_visible_and_hidden(answer, 
     check_small_batch_learning_rate(answer)
     check_small_batch_learning_rate(answer, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 def test_the_threshold_is_met_with_a_margin_at_the_solution_and_missed_at_the_lessons_rates():

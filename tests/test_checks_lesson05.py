@@ -32,7 +32,7 @@ def test_the_derived_prediction_passes_visible_and_hidden_without_stderr(capfd):
     check_fading_gap_prediction(np.float32(PREDICTED), hidden=True)
     check_fading_gap_prediction(int(round(PREDICTED)))  # a whole number within the tolerance
     out, err = capfd.readouterr()
-    assert out.count("✓") == 3 and err == ""
+    assert out.count("✓") == 2 and err == ""  # the hidden check passes silently
 
 
 def test_the_tolerance_is_the_lessons_and_centred_on_the_measured_gap():
@@ -91,7 +91,7 @@ def test_the_measured_batch_size_passes_visible_and_hidden(smallest_losing_size,
     check_epsilon_breaking_batch_size(smallest_losing_size)
     check_epsilon_breaking_batch_size(np.int64(smallest_losing_size), hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 def test_the_candidate_before_and_after_fail(smallest_losing_size):

@@ -69,7 +69,7 @@ def test_the_solution_passes_visible_and_hidden_without_stderr(capfd):
     check_adam_update(adam_answer)
     check_adam_update(adam_answer, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_the_measured_survivors_pass_and_the_check_measures_them_itself(capfd):
     check_survivors(SURVIVORS)
     check_survivors(sorted(SURVIVORS), hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_the_prediction_from_the_update_rules_passes_visible_and_hidden_quietly(
     check_survivor_prediction(stand_ins.predict_survivors)
     check_survivor_prediction(stand_ins.predict_survivors, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize(

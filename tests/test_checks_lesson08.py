@@ -61,7 +61,7 @@ def test_the_visible_check_grades_the_evidence_and_the_hidden_one_the_diagnosis(
     with pytest.raises(CheckFailed, match="not a case of 'overshooting'"):
         check_diagnosis("overshooting", dict(evidence), hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == len(DIAGNOSES) + 1 and err == ""
+    assert out.count("✓") == len(DIAGNOSES) and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize("key", EVIDENCE)
@@ -113,7 +113,7 @@ def test_a_real_fix_passes_with_both_seeds_and_quietly(capfd):
     check_fixed_setup({**CAPSTONE_SETUP, "loss": "stable"})
     check_fixed_setup({**CAPSTONE_SETUP, "loss": "stable", "dtype": "float64"}, hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 2 and err == ""
+    assert out.count("✓") == 1 and err == ""  # the hidden check passes silently
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def scaled_weight_gradient(images, grad_logits, loss_scale):  # the course's sol
 def test_the_solutions_pass(hidden, capsys):
     check_float16_gap_prediction(FLOAT16_GAP, hidden=hidden)
     check_scaled_weight_gradient(scaled_weight_gradient, hidden=hidden)
-    assert capsys.readouterr().out.count("✓") == 2
+    assert capsys.readouterr().out.count("✓") == (0 if hidden else 2)  # hidden: silent
 
 
 def test_the_tolerance_holds_the_prediction_and_excludes_its_neighbours():

@@ -14,12 +14,12 @@ from course_utils.checks import STAND_IN_MARK, CheckFailed, NotDone
 
 
 def stub(*args, **kwargs):
-    raise NotImplementedError()
+    pass  # YOUR CODE HERE
 
 
 ROOT = Path(__file__).resolve().parents[1]
-# The answer cells of the lessons: an answer they define with `def` is a function, which the
-# learner edition leaves raising NotImplementedError; any other answer it leaves as None.
+# The answer cells of the lessons: an answer they define with `def` is a function, whose body the
+# learner edition leaves as the stub `pass`; any other answer it leaves as None.
 SOLUTIONS = "\n".join(
     "".join(cell["source"])
     for notebook in sorted((ROOT / "lessons").glob("*/*.ipynb"))
@@ -107,3 +107,49 @@ def test_a_reloaded_checks_module_still_knows_the_course_answer_is_not_the_learn
     with pytest.raises(fresh.CheckFailed, match="not yours"):
         fresh.check_logsumexp(course_answer, hidden=True)
     assert checks.STAND_IN_MARK == fresh.STAND_IN_MARK
+
+
+def test_the_stub_is_what_nbgrader_puts_in_place_of_a_solution():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert config.ClearSolutions.code_stub == {"python": checks.LEARNER_STUB}
+
+
+def older_stub(*args):
+    raise NotImplementedError()
+
+
+def documented_stub(logits):
+    """My softmax."""
+    # I will write it tomorrow
+    pass
+
+
+def forgets_return(logits):
+    logits / logits.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("answer", [stub, older_stub, documented_stub])
+def test_every_form_of_the_stub_is_not_done_yet(answer, capfd):
+    assert course_utils.check_softmax(answer) is not answer
+    assert capfd.readouterr().err.startswith("exercise 1 not done yet: ")
+    with pytest.raises(AssertionError) as failure:  # (this module's classes may be reloaded)
+        course_utils.check_softmax(answer, hidden=True)
+    assert type(failure.value).__name__ == "NotDone"
+
+
+def test_a_body_that_returns_none_is_a_wrong_answer_not_a_stub(capfd):
+    for hidden in (False, True):
+        with pytest.raises(AssertionError) as failure:
+            course_utils.check_softmax(forgets_return, hidden=hidden)
+        assert type(failure.value).__name__ == "CheckFailed"
+    assert capfd.readouterr().err == ""
+
+
+def test_a_passing_hidden_check_is_silent_and_the_visible_one_prints_its_tick(capfd):
+    """The solved edition's test cell runs both: it shows each "✓" once."""
+    course_utils.check_softmax(stand_ins.softmax, hidden=True)
+    assert capfd.readouterr().out == ""
+    course_utils.check_softmax(stand_ins.softmax)
+    assert capfd.readouterr().out.count("✓") == 1

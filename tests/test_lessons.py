@@ -1,6 +1,8 @@
 """Every lesson is a well-formed nbgrader assignment and follows the course's notebook conventions."""
 
 import ast
+import difflib
+import importlib.util
 import json
 import re
 import shutil
@@ -10,7 +12,7 @@ import nbformat
 import pytest
 
 import course_utils
-from course_utils.checks import EXERCISES
+from course_utils.checks import EXERCISES, LEARNER_STUB
 from course_utils.classroom.grading import lesson_names
 from course_utils.classroom.progress import exercise_labels
 
@@ -62,6 +64,66 @@ def test_the_appendix_rule_itself():
     assert is_appendix(Path("lessons/10-appendix/10-appendix.ipynb"))
     assert not is_appendix(Path("lessons/09-low-precision/09-low-precision.ipynb"))
     assert not is_appendix(Path("lessons/11-appendix-b/11-appendix-b.ipynb"))
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+exercise_table = _tool("exercise_table")
+lesson_times = _tool("lesson_times")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_the_time_line_states_the_counted_reading_and_the_measured_run_all(path):
+    """`**Time:** about M min of reading, and about S s for Run All on a 2-core laptop.`: M from
+    the word count, S as measured and recorded in lessons/run_times.json, never typed in."""
+    lesson = path.parent.name
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    first = "".join(notebook["cells"][0]["source"])
+    if lesson_times.stated(notebook) is None:
+        assert "**Time:**" not in first, (
+            f"{lesson}: the time line is not in the form {lesson_times.time_line(12, 20)!r}"
+        )
+        return
+    minutes, seconds = lesson_times.expected(ROOT, lesson)
+    assert seconds is not None, (
+        f"{lesson}: no Run All recorded: run `python tools/lesson_times.py --measure {lesson[:2]}` "
+        "on an idle 2-core machine, then `python tools/lesson_times.py --write`"
+    )
+    assert lesson_times.stated(notebook) == (minutes, seconds), (
+        f"{lesson} states {lesson_times.stated(notebook)}, its words and recorded run give "
+        f"{(minutes, seconds)}: run `python tools/lesson_times.py --write`"
+    )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
+def test_each_exercise_heading_states_the_points_nbgrader_gives(path):
+    found = exercise_table.exercises(path)
+    assert found and all(e["label"] != "?" for e in found), "a graded cell below no exercise heading"
+    wrong = [
+        f"Exercise {e['label']}: heading says {e['stated']}, nbgrader gives {e['points']:g}"
+        for e in found
+        if e["stated"] != e["points"]
+    ]
+    assert not wrong, f"{path.parent.name}: fix the heading '### Exercise X (N points): title': {wrong}"
+
+
+def test_the_README_lists_each_lessons_exercises_and_points():
+    written = exercise_table.section((ROOT / "lessons" / "README.md").read_text(encoding="utf-8"))
+    derived = exercise_table.table(ROOT)
+    difference = "\n".join(
+        difflib.unified_diff(
+            (written or "").splitlines(), derived.splitlines(), "README", "notebooks", lineterm=""
+        )
+    )
+    assert written == derived, (
+        "lessons/README.md's table of exercises differs from the notebooks; "
+        f"run `python tools/exercise_table.py --write`:\n{difference}"
+    )
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
@@ -180,14 +242,10 @@ def course(tmp_path_factory):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.parent.name)
 def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
+    from course_utils.classroom.grading import nbgrader_api
 
     monkeypatch.chdir(course)
-    config = Config()
-    config.CourseDirectory.root = str(course)
-    config.CourseDirectory.source_directory = "lessons"
-    result = NbGraderAPI(config=config).generate_assignment(path.parent.name)
+    result = nbgrader_api(course).generate_assignment(path.parent.name)  # its nbgrader_config.py
     assert result["success"], result.get("log", "") + result.get("error", "")
     release = course / "release" / path.parent.name / path.name
     text = release.read_text()
@@ -197,7 +255,7 @@ def test_nbgrader_generates_the_student_release(course, path, monkeypatch):
         assert [c.source for c in released] == [c.source for c in nbformat.read(path, 4).cells]
         assert not any(c.get("outputs") for c in released)
     else:
-        assert "raise NotImplementedError()" in text
+        assert LEARNER_STUB in text and "NotImplementedError" not in text
 
 
 def defined_names(source: str) -> set[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_utils.checks import LEARNER_STUB
 from course_utils.classroom import workspace
 from course_utils.classroom.workspace import MANIFEST, learner_notebook, prepare, solved_notebook
 
@@ -58,7 +59,7 @@ def edit(path: Path) -> bytes:
     """The learner's work: an answer typed into the first answer cell, saved."""
     notebook = nbformat.read(path, as_version=4)
     answer = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    answer.source = answer.source.replace("raise NotImplementedError()", "return 'my own work'")
+    answer.source = answer.source.replace(LEARNER_STUB, "return 'my own work'")
     nbformat.write(notebook, path)
     return path.read_bytes()
 
@@ -69,9 +70,8 @@ def test_first_use_writes_the_learner_edition_of_every_lesson(learner):
         text = nbformat.writes(notebook)
         assert "### BEGIN SOLUTION" not in text and "hidden=True" not in text
         answers = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        assert answers and all("raise NotImplementedError()" in c.source for c in answers)
-        # JupyterLab's Run All goes past a released answer cell that raises at top level
-        assert all("raises-exception" in c.metadata.tags for c in answers)
+        assert answers and all(LEARNER_STUB in c.source for c in answers)
+        assert "NotImplementedError" not in text  # nothing raises: Run All needs no tag
         assert all(not c.outputs for c in notebook.cells if c.cell_type == "code")
 
 
@@ -150,7 +150,7 @@ def test_a_new_lesson_is_written_and_announced(learner, course):
     shutil.copytree(ROOT / "lessons" / LATER, course / "lessons" / LATER)
     _, messages = prepare(learner, course=course, today=TODAY)
     assert messages == [f"new lesson: {LATER}/{LATER}.ipynb"]
-    assert "raise NotImplementedError()" in learner_notebook(learner, LATER).read_text()
+    assert LEARNER_STUB in learner_notebook(learner, LATER).read_text()
     assert solved_notebook(learner, LATER).is_file()
 
 

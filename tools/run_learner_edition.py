@@ -2,10 +2,10 @@
 
     python tools/run_learner_edition.py [WORKSPACE]   (default: a fresh learner edition in a temp folder)
 
-nbclient with its default ``allow_errors=False`` stops at the first error, like *Run All*, and goes on
-past cells tagged ``raises-exception``, like *Run All*. The notebooks are run in memory; nothing is
-written back. Per lesson: code cells that ran, of all code cells, the "not done yet" lines, where it
-stopped (if it did) and the wall time.
+nbclient with its default ``allow_errors=False`` stops at the first error, like *Run All* (and, like
+it, goes on past a cell tagged ``raises-exception``). The notebooks are run in memory; nothing is
+written back. Per lesson: code cells that ran, of all code cells, the "not done yet" lines, the error
+outputs (tracebacks), where it stopped (if it did) and the wall time.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ def run_all(path: Path, timeout: int = 1200) -> dict:
         for o in c.get("outputs", [])
         if o.get("name") == "stderr"
     )
+    errors = sum(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
     return {
         "ran": len(ran),
+        "errors": errors,
         "cells": len(code),
         "not_done": not_done,
         "stopped": stopped,
@@ -54,14 +56,16 @@ def run_all(path: Path, timeout: int = 1200) -> dict:
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="batch205-runall-") as scratch:
         folder = Path(argv[0]) if argv else learner.prepare(Path(scratch) / "workspace")[0]
-        print('| lesson | code cells that ran | "not done yet" lines | stopped at | time |')
-        print("|---|---|---|---|---|")
+        print(
+            '| lesson | code cells that ran | "not done yet" lines | tracebacks | stopped at | time |'
+        )
+        print("|---|---|---|---|---|---|")
         for path in sorted(folder.glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb")):
             if path.stem != path.parent.name:
                 continue  # an "(updated ...)" copy beside the learner's
             r = run_all(path)
             print(
-                f"| {path.stem[:2]} | {r['ran']} of {r['cells']} | {r['not_done']} | "
+                f"| {path.stem[:2]} | {r['ran']} of {r['cells']} | {r['not_done']} | {r['errors']} | "
                 f"{r['stopped'] or '(went through)'} | {r['seconds']:.0f} s |",
                 flush=True,
             )

@@ -50,7 +50,7 @@ class StudentResult:
     ``error`` is empty when nbgrader graded the notebook, else the last line of its error;
     ``timed_out`` lists the cells stopped by the per-cell timeout; ``restored`` the test cells
     that were missing from the submission and were put back from the gradebook; ``unconfirmed``
-    the test cells that scored but printed fewer "✓" lines than in the instructor's notebook
+    the test cells that scored but printed no "✓" line where the instructor's notebook has one
     (a hint of tampering worth a look: the checks print "✓ ..." when they pass).
     ``limit`` names the limit of :mod:`course_utils.classroom.containment` that stopped the submission
     (then ``error`` says more); ``contained`` what containment absorbed without stopping it.
@@ -140,7 +140,7 @@ def release(
 ) -> list[Path]:
     """Write the student versions of lessons into ``to/<lesson>/`` (default: all lessons).
 
-    nbgrader's ``generate_assignment`` replaces solutions by ``raise NotImplementedError()``,
+    nbgrader's ``generate_assignment`` replaces solutions by ``pass  # YOUR CODE HERE``,
     removes hidden tests and clears all outputs. It runs in a temporary copy of the course, so
     nothing is written into the course folder itself (no ``release/``, no ``gradebook.db``).
     Existing lesson folders in ``to`` are kept (the learner's work!) unless ``force``.
@@ -340,7 +340,11 @@ def _ticks_per_test_cell(folder: Path) -> dict[str, int]:
 
 
 def _unconfirmed_cells(api, lesson: str, student: str, cells) -> tuple[str, ...]:
-    """Test cells that scored points with fewer "✓" lines than the instructor's stored run."""
+    """Test cells that scored points without a "✓" line where the instructor's stored run has one.
+
+    Only the visible check of a test cell prints its "✓" (a hidden check passes silently), so
+    the signal is "none at all"; counting them would also flag every cell of a notebook stored
+    while the hidden checks still printed theirs."""
     coursedir = api.coursedir
     expected = _ticks_per_test_cell(
         Path(coursedir.format_path(coursedir.source_directory, ".", lesson))
@@ -351,7 +355,7 @@ def _unconfirmed_cells(api, lesson: str, student: str, cells) -> tuple[str, ...]
     return tuple(
         cell.grade_id
         for cell in cells
-        if cell.score > 0 and got.get(cell.grade_id, 0) < expected.get(cell.grade_id, 0)
+        if cell.score > 0 and got.get(cell.grade_id, 0) == 0 < expected.get(cell.grade_id, 0)
     )
 
 

@@ -2,7 +2,7 @@
 
 ``make lab`` (``python -m course_utils lab``) calls :func:`prepare` before it opens JupyterLab
 there. On first use it writes the learner edition of every lesson (nbgrader's release: solutions
-replaced by ``raise NotImplementedError()``, hidden tests removed) into ``<workspace>/<lesson>/``,
+replaced by ``pass  # YOUR CODE HERE``, hidden tests removed) into ``<workspace>/<lesson>/``,
 and a read-only solved edition into ``<workspace>/solved/``. Afterwards it never overwrites a
 notebook the learner may have changed: when a lesson changed upstream (``git pull``) its new
 learner edition is put beside the learner's copy, ``<lesson> (updated YYYY-MM-DD).ipynb``, and the
@@ -30,7 +30,6 @@ DEFAULT_FOLDER = "workspace"  # in the course folder; listed in .gitignore
 MANIFEST = ".batch205-workspace.json"
 SOLVED = "solved"
 SOLVED_LABEL = "SOLVED – instructor edition"
-RUN_ON_TAG = "raises-exception"
 
 
 def workspace_dir(folder: str | Path | None = None, *, course: str | Path | None = None) -> Path:
@@ -50,26 +49,13 @@ def solved_notebook(workspace: Path, lesson: str) -> Path:
     return workspace / SOLVED / f"{lesson} (SOLVED).ipynb"
 
 
-def mark_learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Tag every answer cell ``raises-exception``: an answer cell left as released raises
-    ``NotImplementedError`` at top level, and JupyterLab's *Run All* (like nbclient) goes on past a
-    cell with that tag instead of stopping. Test cells are not tagged: their checks do not raise
-    for an exercise not done yet (:func:`course_utils.checks.exercise`)."""
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            tags = cell.metadata.setdefault("tags", [])
-            if RUN_ON_TAG not in tags:
-                tags.append(RUN_ON_TAG)
-    return notebook
-
-
 def learner_edition(lessons: list[str], course: Path, into: Path) -> dict[str, str]:
     """Write the learner edition of ``lessons`` as ``into/<lesson>.ipynb``; returns their texts."""
     texts = {}
     with tempfile.TemporaryDirectory(prefix="batch205-learner-") as scratch:
         for folder in grading.release(lessons, scratch, course=course):
             notebook = nbformat.read(folder / f"{folder.name}.ipynb", as_version=4)
-            texts[folder.name] = nbformat.writes(mark_learner_edition(notebook)) + "\n"
+            texts[folder.name] = nbformat.writes(notebook) + "\n"
     for lesson, text in texts.items():
         (into / f"{lesson}.ipynb").write_text(text, encoding="utf-8")
     return texts
