@@ -181,7 +181,7 @@ __all__ = [
     "sweep",
     "failing_batch_sizes",
     "smallest_failing_batch_size",
-    "first_failing_batch_size",
+    "scan_to_first_failure",
     "float_limits",
     "plot_accuracy_vs_batch_size",
     "plot_causal_chain",
@@ -303,8 +303,7 @@ __all__ = [
     "RMSProp",
     "Adam",
     "Ftrl",
-    #   new names (issue 24, RENAMES.md) that no lesson uses yet; their old names stay listed above
-    #   until the lessons adopt these, which then move to their lesson's group
-    "scan_to_first_failure",
+    #   deprecated old names (issue 24), kept for learners' copies of older lessons: they warn
+    "first_failing_batch_size",
 ]
 __version__ = "0.1.0"

@@ -28,6 +28,7 @@ import numpy as np
 
 from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of
 from .validate import (
+    deprecated,
     old_keywords,
     require_array,
     require_bool,
@@ -341,6 +342,7 @@ class FloatLimits:
     @property
     def epsilon(self) -> float:
         """Deprecated name of :attr:`machine_epsilon` (not the 1e-10 of the ``epsilon`` loss)."""
+        deprecated("FloatLimits.epsilon", "machine_epsilon")
         return self.machine_epsilon
 
 

@@ -39,6 +39,7 @@ from .training import (
     require_batch_fits,
 )
 from .validate import (
+    deprecated_alias,
     old_keywords,
     require_bool,
     require_choice,
@@ -74,14 +75,14 @@ def _sweep_dtype(config_type: type = TrainConfig) -> np.dtype:
         ("test_accuracy", np.float64),
         ("went_nonfinite", np.bool_),
         ("first_nonfinite_step", np.int64),
-        _column("first_nonfinite", "str", STAGES),
+        _column("first_nonfinite_stage", "str", STAGES),
         ("final_loss", np.float64),
     ]
     return np.dtype(settings + outcome)
 
 
 # Columns of a sweep table: those of TrainConfig's settings, then ``test_accuracy``, ``went_nonfinite``,
-# ``first_nonfinite_step`` (-1 for runs that stayed finite), ``first_nonfinite`` ("" for them) and
+# ``first_nonfinite_step`` (-1 for runs that stayed finite), ``first_nonfinite_stage`` ("" for them) and
 # ``final_loss`` (the loss of the last step; NaN for runs that went non-finite).
 SWEEP_DTYPE = _sweep_dtype()
 CONFIG_FIELDS = SETTINGS  # the setting columns, in TrainConfig's order
@@ -382,7 +383,8 @@ def scan_to_first_failure(
     return found, np.concatenate(tables) if tables else np.zeros(0, dtype=SWEEP_DTYPE)
 
 
-first_failing_batch_size = scan_to_first_failure  # its old name, kept for stored notebooks (RENAMES.md)
+# its old name, for learners' copies of older lessons (RENAMES.md)
+first_failing_batch_size = deprecated_alias(scan_to_first_failure, "first_failing_batch_size")
 
 
 def phase_grid(

@@ -62,6 +62,7 @@ from .model import (
 )
 from .optimizers import OPTIMIZERS
 from .validate import (
+    deprecated,
     require_bool,
     require_callable,
     require_choice,
@@ -217,7 +218,8 @@ class TrainResult:
 
     @property
     def first_nonfinite(self) -> str | None:
-        """Deprecated name of :attr:`first_nonfinite_stage` (kept for stored notebooks)."""
+        """Deprecated name of :attr:`first_nonfinite_stage` (kept for learners' older copies)."""
+        deprecated("TrainResult.first_nonfinite", "first_nonfinite_stage")
         return self.first_nonfinite_stage
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ import functools
 import math
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -164,8 +165,9 @@ def require_mapping(name: str, values, check) -> dict:
 
 def old_keywords(**renamed: str):
     """Let a function also take keyword arguments by their old names: ``@old_keywords(flush=
-    "flush_subnormals")`` passes ``flush=...`` on as ``flush_subnormals=...``, silently (names
-    that stored notebooks still use; ``RENAMES.md`` lists them). Giving both names is a TypeError.
+    "flush_subnormals")`` passes ``flush=...`` on as ``flush_subnormals=...`` with a
+    DeprecationWarning (a learner's copy of an older lesson still runs, and says what to change;
+    ``RENAMES.md`` lists the names). Giving both names is a TypeError.
     """
 
     def decorate(function):
@@ -179,9 +181,27 @@ def old_keywords(**renamed: str):
                             f"of {new}: give {new} only"
                         )
                     kwargs[new] = kwargs.pop(old)
+                    deprecated(f"{function.__name__}({old}=...)", f"{new}=...")
             return function(*args, **kwargs)
 
         with_old_keywords.old_keywords = dict(renamed)
         return with_old_keywords
 
     return decorate
+
+
+def deprecated(old: str, new: str) -> None:
+    """Warn, at the caller's line, that ``old`` is now called ``new`` (issue 24's renames)."""
+    warnings.warn(f"{old} is now called {new}: the old name will go", DeprecationWarning, stacklevel=3)
+
+
+def deprecated_alias(function, old: str):
+    """``function`` under its former name ``old``: the same call, with a DeprecationWarning."""
+
+    @functools.wraps(function)
+    def alias(*args, **kwargs):
+        deprecated(old, function.__name__)
+        return function(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    return alias

@@ -110,7 +110,7 @@ def test_sweep_columns_are_the_settings_then_the_outcome():
         "test_accuracy",
         "went_nonfinite",
         "first_nonfinite_step",
-        "first_nonfinite",
+        "first_nonfinite_stage",
         "final_loss",
     )
     assert sweeps._sweep_dtype(WithNewSetting).names[len(SETTINGS)] == "label_smoothing"

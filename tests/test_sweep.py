@@ -87,7 +87,7 @@ def test_rows_of_a_mixed_sweep_equal_single_runs_bit_for_bit(data):
             optimizer=str(row["optimizer"]),
             steps=25,
         )
-        assert row["first_nonfinite"] == (single.first_nonfinite_stage or "")
+        assert row["first_nonfinite_stage"] == (single.first_nonfinite_stage or "")
         assert row["test_accuracy"] == single.test_accuracy
         assert np.float64(single.losses[-1]).tobytes() == row["final_loss"].tobytes()
 
