@@ -98,7 +98,9 @@ def test_the_exact_measured_size_passes_visible_and_hidden_and_prints_the_compar
     check_failing_batch_size_prediction(truth)
     check_failing_batch_size_prediction(np.int64(truth), hidden=True)
     out, err = capfd.readouterr()
-    assert out.count("✓") == 1 and f"measured {truth}" in out and err == ""  # the hidden check passes silently
+    assert (
+        out.count("✓") == 1 and f"measured {truth}" in out and err == ""
+    )  # the hidden check passes silently
 
 
 def test_the_prediction_from_section_4s_constant_product_passes():
