@@ -140,9 +140,6 @@ def is_explorer(output) -> bool:
     return str(output.get("data", {}).get("text/plain", "")).endswith(STORED_VIEW_NOTE)
 
 
-READING_WORDS_PER_MINUTE = 200  # an unhurried reader of technical prose, code skimmed
-
-
 def lesson_row(lesson: str, notebook) -> str:
     """One row of the landing page's table: title, time and exercises, read from the lesson."""
     first = notebook.cells[0].source
@@ -153,10 +150,8 @@ def lesson_row(lesson: str, notebook) -> str:
         for line in first.splitlines()
         if re.search(r"\btime\b|\btakes\b", line, re.IGNORECASE)
     ]
-    duration = next((found.group(0) for found in stated if found), None)
-    if duration is None:  # until the lesson states its time: the reading time of its prose
-        words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
-        duration = f"about {5 * max(1, round(words / READING_WORDS_PER_MINUTE / 5))} min to read"
+    # Every lesson states its time (tools/lesson_times.py writes and checks that line).
+    duration = next((found.group(0) for found in stated if found), "—")
     graded = [c.metadata["nbgrader"] for c in notebook.cells if "nbgrader" in c.metadata]
     answers = sum(1 for g in graded if g.get("solution"))
     points = sum(g.get("points", 0) for g in graded if g.get("grade"))
