@@ -69,7 +69,7 @@ def default_summation() -> str:
 
 def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
     """``a @ b`` (numpy's broadcasting ``matmul``), its inner sums added in the order ``summation``."""
-    low = low_precision_of(a, b)
+    low = a.dtype if is_low_precision(a.dtype) else b.dtype if is_low_precision(b.dtype) else None
     if low is not None:  # float32 accumulation, one rounding
         a, b = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
         return matmul(a, b, summation).astype(low)

@@ -42,6 +42,9 @@ REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 DEFAULT_EPSILON = 1e-10
 ONEDNN_EXP_FLOOR = np.float32(2.0**-125)  # oneDNN's float32 exp gives 0 below this
+# The smallest normal number of each dtype, looked up once: the training step flushes several
+# arrays per step, and ml_dtypes.finfo costs more than the flush itself on a small batch.
+_SMALLEST_NORMAL = {np.dtype(name): ml_dtypes.finfo(np.dtype(name)).smallest_normal for name in DTYPES}
 
 
 def smallest_normal(dtype) -> np.floating:
@@ -52,7 +55,7 @@ def smallest_normal(dtype) -> np.floating:
     >>> float(smallest_normal("float16")), float(smallest_normal("bfloat16")) == 2.0**-126
     (6.103515625e-05, True)
     """
-    return ml_dtypes.finfo(np.dtype(require_choice("dtype", dtype, DTYPES))).smallest_normal
+    return _SMALLEST_NORMAL[np.dtype(require_choice("dtype", dtype, DTYPES))]
 
 
 def flush_to_zero(a: np.ndarray) -> np.ndarray:
@@ -94,6 +97,20 @@ def flush_to_zero(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _flush(a: np.ndarray) -> np.ndarray:
+    """:func:`flush_to_zero` without its checks, for the arrays of a step (of one of DTYPES)."""
+    a[np.abs(a) < _SMALLEST_NORMAL[a.dtype]] = 0
+    return a
+
+
+def _zero_below(a: np.ndarray, below) -> np.ndarray:
+    """Set the entries of ``a`` below ``below`` to zero, in place. On an array of no negative
+    entries (exps, probabilities) with ``below`` the smallest normal, this is :func:`_flush` in
+    one pass fewer: ``a < tiny`` and ``|a| < tiny`` agree on every entry >= 0 (and on -0, NaN)."""
+    a[a < below] = 0
+    return a
+
+
 def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """``a.sum(axis)`` in ``a``'s dtype; float16 and bfloat16 accumulate in float32, rounded once.
 
@@ -111,6 +128,11 @@ def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     require_array("a", a, dtypes=DTYPES)
     require_int("axis", axis)
     require_bool("keepdims", keepdims)
+    return _dtype_sum(a, axis, keepdims)
+
+
+def _dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """:func:`dtype_sum` without its checks (the training step's sums)."""
     if is_low_precision(a.dtype):
         return a.astype(np.float32).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
     return a.sum(axis=axis, keepdims=keepdims)
@@ -136,29 +158,41 @@ def softmax(logits: np.ndarray, *, flush_subnormals: bool = True) -> np.ndarray:
     """
     require_array("logits", logits, dtypes=DTYPES)
     require_bool("flush_subnormals", flush_subnormals)
-    _, exps = _shifted_exp(logits, flush_subnormals)
-    if flush_subnormals and exps.dtype == np.float32:
-        # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125
-        # (twice the smallest normal float): with this floor, all 251 batch sizes 150..400
-        # fail or survive as in TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed.
-        exps[exps < ONEDNN_EXP_FLOOR] = 0
-    return _normalised(exps, dtype_sum(exps, keepdims=True), flush_subnormals)
+    return _softmax(logits, flush_subnormals)
 
 
-def _shifted_exp(logits: np.ndarray, flush_subnormals: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``z - max(z)`` per row and its ``exp`` (subnormals flushed): the first half of a softmax."""
+def _softmax(logits: np.ndarray, flush_subnormals: bool) -> np.ndarray:
+    """:func:`softmax` without its checks (the training step's)."""
+    # TensorFlow's float32 Softmax runs on oneDNN, whose exp returns 0 below 2**-125 (twice the
+    # smallest normal float): with this floor, all 251 batch sizes 150..400 fail or survive as in
+    # TensorFlow 2.21 (tools/compare_tensorflow.py); without it, one differed. The floor is above
+    # the smallest normal, so zeroing below it also flushes every subnormal exp.
+    floor = ONEDNN_EXP_FLOOR if flush_subnormals and logits.dtype == np.float32 else None
+    exps = _shifted_exp(logits, flush_subnormals, floor=floor, keep_shifted=False)[1]
+    return _normalised(exps, _dtype_sum(exps, keepdims=True), flush_subnormals)
+
+
+def _shifted_exp(
+    logits: np.ndarray, flush_subnormals: bool, *, floor=None, keep_shifted: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """``z - max(z)`` per row and its ``exp`` (subnormals flushed, and with a ``floor`` every exp
+    below it zeroed): the first half of a softmax. Without ``keep_shifted`` the exp is computed
+    in the array of ``z - max(z)``, which is then not returned (None)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    exps = np.exp(shifted)
-    if flush_subnormals:
-        flush_to_zero(exps)
-    return shifted, exps
+    exps = np.exp(shifted, out=None if keep_shifted else shifted)
+    if floor is not None:
+        _zero_below(exps, floor)
+    elif flush_subnormals:
+        _zero_below(exps, _SMALLEST_NORMAL[exps.dtype])  # (an exp is never negative)
+    return (shifted if keep_shifted else None), exps
 
 
 def _normalised(exps: np.ndarray, sums: np.ndarray, flush_subnormals: bool) -> np.ndarray:
-    """``exps / sums`` as TensorFlow computes it, ``exps * (1 / sums)``: the second half."""
-    probabilities = exps * np.reciprocal(sums)
+    """``exps / sums`` as TensorFlow computes it, ``exps * (1 / sums)``: the second half. Computed
+    in the array ``exps``, which becomes the probabilities."""
+    probabilities = np.multiply(exps, np.reciprocal(sums), out=exps)
     if flush_subnormals:
-        flush_to_zero(probabilities)
+        _zero_below(probabilities, _SMALLEST_NORMAL[exps.dtype])  # (never negative)
     return probabilities
 
 
@@ -221,6 +255,21 @@ def loss_and_gradient(
     require_positive_real("epsilon", epsilon)
     require_bool("flush_subnormals", flush_subnormals)
     require_positive_real("loss_scale", loss_scale)
+    return _loss_and_gradient(logits, onehot, loss, reduction, epsilon, flush_subnormals, loss_scale)
+
+
+def _loss_and_gradient(
+    logits: np.ndarray,
+    onehot: np.ndarray,
+    loss: str,
+    reduction: str,
+    epsilon: float,
+    flush_subnormals: bool,
+    loss_scale: float,
+) -> LossAndGradient:
+    """:func:`loss_and_gradient` without its checks: the training step's, on arguments that a
+    TrainConfig has checked once per run. Fewer temporaries: each array below is computed in the
+    one it replaces where nothing else reads that one (the same operations on the same values)."""
     dtype = logits.dtype
     batch = logits.shape[-2]
     # d(loss_scale * loss)/d(per-example loss): the scale for a sum, scale/B for a mean
@@ -238,13 +287,15 @@ def loss_and_gradient(
             # are < 2**-125 against a row sum >= 1. It would only zero probabilities < 2**-125,
             # and so gradient entries that small (with a mean, flushed to 0 anyway).
             shifted, exps = _shifted_exp(logits, flush_subnormals)
-            sums = dtype_sum(exps, keepdims=True)
-            per_example = dtype_sum(onehot * (np.log(sums) - shifted))
+            sums = _dtype_sum(exps, keepdims=True)
+            log_sum_minus_shifted = np.subtract(np.log(sums), shifted, out=shifted)
+            per_example = _dtype_sum(np.multiply(onehot, log_sum_minus_shifted, out=shifted))
             probabilities = _normalised(exps, sums, flush_subnormals)
             # The fused gradient: d/dz [logsumexp(z) - z.y] = p - y, finite for any logits.
-            grad_logits = (probabilities - onehot) * scale
+            grad_logits = probabilities - onehot
+            np.multiply(grad_logits, scale, out=grad_logits)
         else:
-            probabilities = softmax(logits, flush_subnormals=flush_subnormals)
+            probabilities = _softmax(logits, flush_subnormals)
             if loss == "naive":
                 inside_log = probabilities
             elif loss == "epsilon":
@@ -252,19 +303,23 @@ def loss_and_gradient(
             else:  # clipped: tf.clip_by_value(y, epsilon, 1)
                 # (as min(max(p, eps), 1): np.clip has no bfloat16 loop and would give float32)
                 inside_log = np.minimum(np.maximum(probabilities, dtype.type(epsilon)), dtype.type(1))
-            per_example = -dtype_sum(onehot * np.log(inside_log))
+            log_p = np.log(inside_log)
+            per_example = -_dtype_sum(np.multiply(onehot, log_p, out=log_p))
             # Autodiff, unfused, as TensorFlow runs it: Neg/Sum/Mul give -y*scale, Log gives
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
-            grad_p = (onehot * -scale) * np.reciprocal(inside_log)
+            grad_p = np.reciprocal(inside_log)
+            np.multiply(onehot * -scale, grad_p, out=grad_p)
             if flush_subnormals:
-                flush_to_zero(grad_p)
+                _flush(grad_p)
             if loss == "clipped":
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.
                 grad_p[(probabilities < dtype.type(epsilon)) | (probabilities > dtype.type(1))] = 0
             # Softmax backward (TensorFlow's _SoftmaxGrad): (g - sum(g * p)) * p.
-            grad_logits = (grad_p - dtype_sum(grad_p * probabilities, keepdims=True)) * probabilities
+            dot = _dtype_sum(grad_p * probabilities, keepdims=True)
+            grad_logits = np.subtract(grad_p, dot, out=grad_p)
+            np.multiply(grad_logits, probabilities, out=grad_logits)
         if flush_subnormals:
-            flush_to_zero(grad_logits)
+            _flush(grad_logits)
         if is_low_precision(dtype):  # the batch's sum (and mean) in float32, rounded once
             total = per_example.astype(np.float32).sum(axis=-1)
             value = total if reduction == "sum" else total / np.float32(batch)

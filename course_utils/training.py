@@ -57,7 +57,7 @@ from .model import (
     LOSSES,
     REDUCTIONS,
     LossAndGradient,
-    loss_and_gradient,
+    _loss_and_gradient,
     predict,
 )
 from .optimizers import OPTIMIZERS
@@ -334,14 +334,14 @@ def train_step(
         weights, bias = weights.astype(low), bias.astype(low)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = logits_of(x, weights, bias, config.summation)
-    result = loss_and_gradient(
+    result = _loss_and_gradient(  # (its arguments were checked once, by TrainConfig)
         logits.astype(np.float32) if config.mixed_precision else logits,  # the loss in float32
         onehot,
-        loss=config.loss,
-        reduction=config.reduction,
-        epsilon=config.epsilon,
-        flush_subnormals=config.flush_subnormals,
-        loss_scale=scaler.scale,
+        config.loss,
+        config.reduction,
+        config.epsilon,
+        config.flush_subnormals,
+        scaler.scale,
     )
     if config.mixed_precision:  # the backward of the cast up: the gradient cast down
         with np.errstate(over="ignore"):  # (a scaled gradient above 65504 is inf in float16)
@@ -356,15 +356,20 @@ def train_step(
     return logits, result, grads
 
 
+def all_finite(arrays) -> bool:
+    """Whether every entry of every array is finite."""
+    return all(np.isfinite(a).all() for a in arrays)
+
+
 def find_nonfinite_stage(logits, step_loss, grads, params) -> str | None:
     """The first of STAGES (in the order a step computes them) holding a NaN or infinity, or None."""
     if not np.isfinite(logits).all():
         return "logits"
     if not np.isfinite(step_loss).all():
         return "loss"
-    if not all(np.isfinite(g).all() for g in grads):
+    if not all_finite(grads):
         return "gradient"
-    if not all(np.isfinite(p).all() for p in params):
+    if not all_finite(params):
         return "weights"
     return None
 
@@ -554,9 +559,10 @@ def run(
             if first_step is None:
                 applied = [] if scaler.skipped_last else grads  # a skipped step's are not used
                 first_stage = find_nonfinite_stage(logits, result.loss, applied, params)
-                if first_stage is not None:
-                    first_step = step
-            if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
+                if first_stage is None:
+                    continue  # (it found the weights finite too)
+                first_step = step
+            if not all_finite(params):
                 # NaN/inf weights make every later logit, and so every later loss, NaN:
                 # the remaining entries of ``losses`` already hold NaN.
                 break
