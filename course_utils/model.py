@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import ml_dtypes  # registers bfloat16 with numpy: np.dtype("bfloat16") works from here on
 import numpy as np
 
+from ._fast import class_max, class_sum
 from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of
 from .validate import (
     deprecated,
@@ -134,7 +135,9 @@ def dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 def _dtype_sum(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """:func:`dtype_sum` without its checks (the training step's sums)."""
     if is_low_precision(a.dtype):
-        return a.astype(np.float32).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
+        return _dtype_sum(a.astype(np.float32), axis, keepdims).astype(a.dtype)
+    if axis == -1:
+        return class_sum(a, keepdims)
     return a.sum(axis=axis, keepdims=keepdims)
 
 
@@ -178,7 +181,7 @@ def _shifted_exp(
     """``z - max(z)`` per row and its ``exp`` (subnormals flushed, and with a ``floor`` every exp
     below it zeroed): the first half of a softmax. Without ``keep_shifted`` the exp is computed
     in the array of ``z - max(z)``, which is then not returned (None)."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
+    shifted = logits - class_max(logits, keepdims=True)
     exps = np.exp(shifted, out=None if keep_shifted else shifted)
     if floor is not None:
         _zero_below(exps, floor)

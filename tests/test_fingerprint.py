@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import load_mnist, run, train_many
+from course_utils import _fast, load_mnist, run, train_many
 
 _spec = importlib.util.spec_from_file_location(
     "fingerprint", Path(__file__).parents[1] / "tools" / "fingerprint.py"
@@ -40,6 +40,22 @@ def test_the_grid_reaches_every_branch(data):
     results = train_many(data, configs, workers=1)
     assert {r.first_nonfinite_stage for r in results} >= {None, "loss", "gradient", "weights"}
     assert any(r.skipped_steps for r in results)  # dynamic loss scaling skipped a step
+
+
+def test_the_grid_reaches_the_speed_paths(data, monkeypatch):
+    large = [c for c in fingerprint.grid() if c.batch_size >= _fast.SUM_COLUMNS_MIN_ROWS]
+    train_many(data, large, workers=1)  # first, so that the wide products' own checks are done
+    used = set()
+    for name in ("_pairwise_columns", "_running_max_columns", "_wide_forward", "_wide_backward"):
+        original = getattr(_fast, name)
+
+        def counting(*args, name=name, original=original):
+            used.add(name)
+            return original(*args)
+
+        monkeypatch.setattr(_fast, name, counting)
+    train_many(data, large, workers=1)
+    assert used == {"_pairwise_columns", "_running_max_columns", "_wide_forward", "_wide_backward"}
 
 
 def test_single_and_stacked_runs_give_the_same_bits(digests):

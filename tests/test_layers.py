@@ -20,8 +20,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
 
 LAYERS = {
-    "science": {"data", "model", "linear", "optimizers", "training", "validate", "cores"},
-    "experiments": {"multirun", "sweeps", "spread", "diagnostics", "fidelity", "_fast"},
+    "science": {"data", "model", "linear", "optimizers", "training", "validate", "cores", "_fast"},
+    "experiments": {"multirun", "sweeps", "spread", "diagnostics", "fidelity"},
     "teaching": {"plots", "widgets", "checks", "stand_ins", "lesson_settings"},
     "classroom": {
         "classroom",

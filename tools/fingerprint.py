@@ -1,7 +1,8 @@
 """The fingerprint of the training core: a sha256 over every number a short grid of runs makes.
 
 Every loss × reduction × dtype × flushing × optimizer (and the mixed-precision, loss-scaling and
-summation-order variants) at a small and a large learning rate, each trained for a few steps three
+summation-order variants) at a small and a large learning rate, and every loss × reduction × dtype ×
+flushing at a batch of 500 (the step's speed paths need many rows), each trained for a few steps three
 ways: by ``run`` (with an ``observe`` callback, so every :class:`~course_utils.training.StepRecord`
 is hashed too), by ``train_many(workers=1)`` and by ``train_many(workers=2)``. The digest covers
 the losses, weights, bias, first non-finite step and stage, test accuracy and skipped steps of
@@ -36,6 +37,7 @@ from course_utils.multirun import train_many
 RECORDED = Path(__file__).with_name("fingerprints.json")
 STEPS = 4
 RATES = (0.01, 2.0)  # the tutorial's, and one that overshoots within a few steps
+LARGE_BATCH = 500
 
 
 def grid() -> list[TrainConfig]:
@@ -63,6 +65,22 @@ def grid() -> list[TrainConfig]:
     configs += [
         TrainConfig(batch_size=20, learning_rate=lr, steps=STEPS, **variant)
         for variant, lr in itertools.product(variants, RATES)
+    ]
+    # A large batch: rows enough for the step's speed paths (course_utils._fast: the wide
+    # products of a stack, the class-axis sums and maxima column by column).
+    configs += [
+        TrainConfig(
+            batch_size=LARGE_BATCH,
+            learning_rate=lr,
+            steps=STEPS,
+            loss=loss,
+            reduction=reduction,
+            dtype=dtype,
+            flush_subnormals=flush,
+        )
+        for loss, reduction, dtype, flush, lr in itertools.product(
+            LOSSES, REDUCTIONS, DTYPES, (True, False), RATES
+        )
     ]
     return configs
 
