@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import MnistData, require_data
-from .linear import logits_of, weight_gradients
+from .linear import logits_of, numpy_dtype, weight_gradients
 from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, loss_and_gradient, predict, softmax
 from .training import StepRecord, TrainResult, require_batch_fits, train
 from .validate import (
@@ -177,7 +177,7 @@ def batch_gradient_norm(
         if value is not None and require_array(name, value).shape != shape:
             raise ValueError(f"{name} of shape {value.shape} is not valid; it must have shape {shape}")
     require_choice("reduction", reduction, REDUCTIONS)
-    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
+    dt = numpy_dtype(require_choice("dtype", dtype, DTYPES))
     require_choice("loss", loss, LOSSES)
     x = data.train_images[:batch_size].astype(dt)
     onehot = np.eye(10, dtype=dt)[data.train_labels[:batch_size]]
@@ -314,7 +314,7 @@ def losses_by_gap(
     Introduced in lesson 06.
     """
     require_items("gaps", gaps, require_real)
-    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
+    dt = numpy_dtype(require_choice("dtype", dtype, DTYPES))
     require_bool("flush_subnormals", flush_subnormals)
     require_positive_real("epsilon", epsilon)
     gaps = np.asarray(gaps, dtype=dt)

@@ -39,18 +39,31 @@ from __future__ import annotations
 
 import os
 
-import ml_dtypes
 import numpy as np
 
 SUMMATIONS = ("blas", "reversed", "float64")
 ALTERNATIVE_SUMMATIONS = SUMMATIONS[1:]  # the orders that stand for another CPU's BLAS
 LOW_PRECISION = ("float16", "bfloat16")  # accumulated in float32, rounded once
-_LOW_DTYPES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))  # (faster to compare than names)
+_FLOAT16 = np.dtype(np.float16)
+
+
+def numpy_dtype(dtype) -> np.dtype:
+    """``np.dtype(dtype)`` for a dtype or a name, "bfloat16" included.
+
+    bfloat16 is ``ml_dtypes``' type, which numpy knows by name once ``ml_dtypes`` is imported. The
+    course imports it here, when a bfloat16 is first asked for, not with the package: its import
+    costs about a second (ml_dtypes 0.7), which lessons 01-08 never need.
+    """
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy)
+    return np.dtype(dtype)
 
 
 def is_low_precision(dtype: np.dtype) -> bool:
     """Whether ``dtype`` (a numpy dtype) is float16 or bfloat16."""
-    return dtype == _LOW_DTYPES[0] or dtype == _LOW_DTYPES[1]
+    # (bfloat16 by its name, which needs no ml_dtypes: an array of it means ml_dtypes is imported;
+    # numpy's own types have other kinds, so float32 and float64 are told apart without the name.)
+    return dtype == _FLOAT16 or (dtype.kind == "V" and dtype.name == "bfloat16")
 
 
 def low_precision_of(*arrays: np.ndarray) -> np.dtype | None:

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ml_dtypes  # registers bfloat16 with numpy: np.dtype("bfloat16") works from here on
 import numpy as np
 
 from ._fast import class_max, class_sum
-from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of
+from .linear import LOW_PRECISION, SUMMATIONS, is_low_precision, logits_of, numpy_dtype
 from .validate import (
     deprecated,
     old_keywords,
@@ -44,8 +43,26 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 DEFAULT_EPSILON = 1e-10
 ONEDNN_EXP_FLOOR = np.float32(2.0**-125)  # oneDNN's float32 exp gives 0 below this
 # The smallest normal number of each dtype, looked up once: the training step flushes several
-# arrays per step, and ml_dtypes.finfo costs more than the flush itself on a small batch.
-_SMALLEST_NORMAL = {np.dtype(name): ml_dtypes.finfo(np.dtype(name)).smallest_normal for name in DTYPES}
+# arrays per step, and finfo costs more than the flush itself on a small batch (bfloat16's is
+# added by _finfo, when ml_dtypes is imported).
+_SMALLEST_NORMAL = {np.dtype(name): np.finfo(name).smallest_normal for name in DTYPES[:3]}
+
+
+def _finfo(dtype: np.dtype):
+    """The float limits of ``dtype``: numpy's finfo, or ml_dtypes' for bfloat16."""
+    if dtype.name != "bfloat16":
+        return np.finfo(dtype)
+    import ml_dtypes
+
+    info = ml_dtypes.finfo(dtype)
+    _SMALLEST_NORMAL.setdefault(dtype, info.smallest_normal)
+    return info
+
+
+def _tiny(dtype: np.dtype) -> np.floating:
+    """The smallest normal number of ``dtype`` (one of DTYPES), looked up."""
+    tiny = _SMALLEST_NORMAL.get(dtype)
+    return _finfo(dtype).smallest_normal if tiny is None else tiny
 
 
 def smallest_normal(dtype) -> np.floating:
@@ -56,7 +73,7 @@ def smallest_normal(dtype) -> np.floating:
     >>> float(smallest_normal("float16")), float(smallest_normal("bfloat16")) == 2.0**-126
     (6.103515625e-05, True)
     """
-    return _SMALLEST_NORMAL[np.dtype(require_choice("dtype", dtype, DTYPES))]
+    return _tiny(numpy_dtype(require_choice("dtype", dtype, DTYPES)))
 
 
 def flush_to_zero(a: np.ndarray) -> np.ndarray:
@@ -100,7 +117,7 @@ def flush_to_zero(a: np.ndarray) -> np.ndarray:
 
 def _flush(a: np.ndarray) -> np.ndarray:
     """:func:`flush_to_zero` without its checks, for the arrays of a step (of one of DTYPES)."""
-    a[np.abs(a) < _SMALLEST_NORMAL[a.dtype]] = 0
+    a[np.abs(a) < _tiny(a.dtype)] = 0
     return a
 
 
@@ -186,7 +203,7 @@ def _shifted_exp(
     if floor is not None:
         _zero_below(exps, floor)
     elif flush_subnormals:
-        _zero_below(exps, _SMALLEST_NORMAL[exps.dtype])  # (an exp is never negative)
+        _zero_below(exps, _tiny(exps.dtype))  # (an exp is never negative)
     return (shifted if keep_shifted else None), exps
 
 
@@ -195,7 +212,7 @@ def _normalised(exps: np.ndarray, sums: np.ndarray, flush_subnormals: bool) -> n
     in the array ``exps``, which becomes the probabilities."""
     probabilities = np.multiply(exps, np.reciprocal(sums), out=exps)
     if flush_subnormals:
-        _zero_below(probabilities, _SMALLEST_NORMAL[exps.dtype])  # (never negative)
+        _zero_below(probabilities, _tiny(exps.dtype))  # (never negative)
     return probabilities
 
 
@@ -369,7 +386,7 @@ def predict(
         require_choice("autocast", autocast, LOW_PRECISION)
     with np.errstate(invalid="ignore", over="ignore"):
         if autocast is not None:
-            low = np.dtype(autocast)
+            low = numpy_dtype(autocast)
             images, weights, bias = images.astype(low), weights.astype(low), bias.astype(low)
         logits = logits_of(images, weights, bias, summation)
         if autocast is not None:
@@ -435,9 +452,9 @@ def float_limits(dtype: str = "float32") -> FloatLimits:
     >>> 86 < brain.softmax_zero_gap < 89, brain.largest_finite > 3e38, brain.machine_epsilon == 2.0**-7
     (True, True, True)
     """
-    dt = np.dtype(require_choice("dtype", dtype, DTYPES))
+    dt = numpy_dtype(require_choice("dtype", dtype, DTYPES))
     tiny = smallest_normal(dt)
-    info = ml_dtypes.finfo(dt)
+    info = _finfo(dt)
 
     def exp_of(gap):
         with np.errstate(under="ignore"):

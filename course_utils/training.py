@@ -50,7 +50,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .data import MnistData, require_data
-from .linear import LOW_PRECISION, SUMMATIONS, default_summation, logits_of, weight_gradients
+from .linear import (
+    LOW_PRECISION,
+    SUMMATIONS,
+    default_summation,
+    logits_of,
+    numpy_dtype,
+    weight_gradients,
+)
 from .model import (
     DEFAULT_EPSILON,
     DTYPES,
@@ -135,6 +142,7 @@ class TrainConfig:
                 )
                 object.__setattr__(self, setting.name, value)
         require_int("seed", self.seed, low=0)  # (numpy's generator takes no negative seed)
+        numpy_dtype(self.dtype)  # (a bfloat16 run: numpy knows the name from here on)
         if self.mixed_precision and self.dtype not in LOW_PRECISION:
             raise ValueError(
                 f"mixed_precision=True is not valid with dtype={self.dtype!r}; mixed precision runs "
