@@ -29,22 +29,40 @@ from . import linear
 PIXELS, CLASSES = 784, 10
 
 
-def logits_of(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str) -> np.ndarray:
-    """:func:`~course_utils.linear.logits_of`, bit for bit, C-contiguous (runs, batch, 10)."""
-    if _wide(summation, "forward", x, weights):
-        # The sums over the batch in loss_and_gradient must see a single run's memory layout.
-        products = _wide_forward(x, weights)
-        return np.add(products, bias, out=np.empty(products.shape, x.dtype))
-    return linear.logits_of(x, weights, bias, summation)  # BLAS once per run, as a single run
+class StepProducts:
+    """The products of one step of a group of runs (one batch ``x``, every stack of the group):
+    :func:`~course_utils.linear.logits_of` and :func:`~course_utils.linear.weight_gradients`, bit
+    for bit, as one wide product where that is exact, and in another summation order with ``x``
+    copied into that order once (:func:`~course_utils.linear.left_operand`: reversed, or in
+    float64) for all the stacks and both products of the step, not once per stack and product."""
 
+    def __init__(self, x: np.ndarray):
+        self.x = x
+        self._left: dict[str, np.ndarray] = {}
 
-def weight_gradients(
-    x: np.ndarray, grad_logits: np.ndarray, summation: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~course_utils.linear.weight_gradients`, bit for bit."""
-    if _wide(summation, "backward", x, grad_logits):
-        return _wide_backward(x, grad_logits), linear.batch_sum(grad_logits, summation)
-    return linear.weight_gradients(x, grad_logits, summation)
+    def _left_operand(self, direction: str, summation: str) -> np.ndarray | None:
+        if summation == "blas" or linear.is_low_precision(self.x.dtype):
+            return None  # (a low-precision product converts its operands itself)
+        if direction not in self._left:
+            a = self.x if direction == "forward" else np.swapaxes(self.x, -1, -2)
+            self._left[direction] = linear.left_operand(a, summation)
+        return self._left[direction]
+
+    def logits_of(self, x, weights, bias, summation: str) -> np.ndarray:
+        """``x @ W + b`` for every run, C-contiguous (runs, batch, 10)."""
+        if _wide(summation, "forward", x, weights):
+            # The sums over the batch in loss_and_gradient must see a single run's memory layout.
+            products = _wide_forward(x, weights)
+            return np.add(products, bias, out=np.empty(products.shape, x.dtype))
+        left = self._left_operand("forward", summation) if x is self.x else None
+        return linear.logits_of(x, weights, bias, summation, left=left)  # BLAS once per run
+
+    def weight_gradients(self, x, grad_logits, summation: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(x.T @ g, sum of g over the batch)`` for every run."""
+        if _wide(summation, "backward", x, grad_logits):
+            return _wide_backward(x, grad_logits), linear.batch_sum(grad_logits, summation)
+        left = self._left_operand("backward", summation) if x is self.x else None
+        return linear.weight_gradients(x, grad_logits, summation, left=left)
 
 
 def _wide(summation: str, direction: str, x: np.ndarray, stacked: np.ndarray) -> bool:

@@ -80,18 +80,35 @@ def default_summation() -> str:
     return setting
 
 
-def matmul(a: np.ndarray, b: np.ndarray, summation: str = "blas") -> np.ndarray:
-    """``a @ b`` (numpy's broadcasting ``matmul``), its inner sums added in the order ``summation``."""
+def matmul(
+    a: np.ndarray, b: np.ndarray, summation: str = "blas", *, left: np.ndarray | None = None
+) -> np.ndarray:
+    """``a @ b`` (numpy's broadcasting ``matmul``), its inner sums added in the order ``summation``.
+
+    ``left``: ``left_operand(a, summation)``, when the caller has it already (the stacked trainer
+    makes it once per step for every stack; only for ``a`` and ``b`` of float32 or float64)."""
     low = a.dtype if is_low_precision(a.dtype) else b.dtype if is_low_precision(b.dtype) else None
     if low is not None:  # float32 accumulation, one rounding
         a, b = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
         return matmul(a, b, summation).astype(low)
     if summation == "blas":
         return np.matmul(a, b)
+    if left is None:
+        left = left_operand(a, summation)
     if summation == "reversed":  # contiguous copies, so that the BLAS (not a strided loop) adds them
-        return np.matmul(np.ascontiguousarray(a[..., ::-1]), np.ascontiguousarray(b[..., ::-1, :]))
-    wide = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        return np.matmul(left, np.ascontiguousarray(b[..., ::-1, :]))
+    wide = np.matmul(left, b.astype(np.float64))
     return wide.astype(np.result_type(a, b), copy=False)
+
+
+def left_operand(a: np.ndarray, summation: str) -> np.ndarray:
+    """The left factor of a product as ``matmul`` multiplies it in the order ``summation``: itself
+    ("blas"), its terms last to first in a contiguous copy ("reversed"), in float64 ("float64")."""
+    if summation == "blas":
+        return a
+    if summation == "reversed":
+        return np.ascontiguousarray(a[..., ::-1])
+    return a.astype(np.float64)
 
 
 def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
@@ -106,14 +123,16 @@ def batch_sum(g: np.ndarray, summation: str = "blas") -> np.ndarray:
 
 
 def logits_of(
-    x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str = "blas"
+    x: np.ndarray, weights: np.ndarray, bias: np.ndarray, summation: str = "blas", *, left=None
 ) -> np.ndarray:
-    """``x @ W + b``: the logits of a batch (or of every run of a stack)."""
-    return matmul(x, weights, summation) + bias
+    """``x @ W + b``: the logits of a batch (or of every run of a stack); ``left`` as in matmul."""
+    return matmul(x, weights, summation, left=left) + bias
 
 
 def weight_gradients(
-    x: np.ndarray, grad_logits: np.ndarray, summation: str = "blas"
+    x: np.ndarray, grad_logits: np.ndarray, summation: str = "blas", *, left=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(x.T @ g, sum of g over the batch)``: the gradients of W and b from those of the logits."""
-    return matmul(np.swapaxes(x, -1, -2), grad_logits, summation), batch_sum(grad_logits, summation)
+    """``(x.T @ g, sum of g over the batch)``: the gradients of W and b from those of the logits;
+    ``left``: ``left_operand(x.T, summation)``, if the caller has it."""
+    product = matmul(np.swapaxes(x, -1, -2), grad_logits, summation, left=left)
+    return product, batch_sum(grad_logits, summation)

@@ -400,7 +400,9 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
                     ),
                 )
 
-    def step_stack(stack: _Stack, step: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def step_stack(
+        stack: _Stack, step: int, x: np.ndarray, y: np.ndarray, products: _fast.StepProducts
+    ) -> np.ndarray:
         """One step of a stack, recorded run by run as a single run records it; returns which of
         its runs still have finite weights."""
         params = [weights[stack.rows], bias[stack.rows]]  # views: the step updates the stacked arrays
@@ -412,8 +414,8 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
             stack.optimizer,
             stack.state,
             stack.config,
-            logits_of=_fast.logits_of,
-            weight_gradients=_fast.weight_gradients,
+            logits_of=products.logits_of,
+            weight_gradients=products.weight_gradients,
             scaler=stack.scaler,
         )
         losses[stack_runs, step] = result.loss
@@ -432,7 +434,8 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
     for step in range(first.steps):
         idx = next(batches)
         x, y = images[idx], onehot[idx]
-        finite = np.concatenate([step_stack(stack, step, x, y) for stack in stacks])
+        products = _fast.StepProducts(x)  # x in the group's summation order, made once per step
+        finite = np.concatenate([step_stack(stack, step, x, y, products) for stack in stacks])
         if not finite.all():
             # A single run stops here (NaN/inf weights make every later loss NaN); so does this one,
             # and it leaves the stack.

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from course_utils import OPTIMIZERS, TrainConfig, _fast, load_mnist, multirun, run, training
+from course_utils import OPTIMIZERS, TrainConfig, _fast, linear, load_mnist, multirun, run, training
 from course_utils.multirun import train_many
 from course_utils.training import STAGES
 
@@ -306,3 +306,27 @@ def test_a_stack_of_one_run_that_goes_nonfinite_records_it_as_a_single_run_does(
         single.first_nonfinite_stage,
     )
     assert many.losses.tobytes() == single.losses.tobytes()
+
+
+@pytest.mark.parametrize("summation", ["reversed", "float64"])
+def test_stacks_of_another_summation_order_share_the_batch_copy_and_keep_the_bits(
+    data, summation, monkeypatch
+):
+    # Two stacks (losses) of two runs (learning rates): one group, whose batch is copied into the
+    # summation order once per step and product, for both stacks.
+    configs = [
+        TrainConfig(batch_size=150, learning_rate=lr, steps=12, loss=loss, summation=summation)
+        for loss in ("naive", "stable")
+        for lr in (0.01, 0.5)
+    ]
+    copies = []
+    original = linear.left_operand
+    monkeypatch.setattr(linear, "left_operand", lambda a, s: copies.append(a.shape) or original(a, s))
+    stacked = train_many(data, configs, workers=1)
+    assert copies.count((150, 784)) == 12 and copies.count((784, 150)) <= 12  # (fewer: a run ends)
+    monkeypatch.undo()
+    for config, result in zip(configs, stacked, strict=True):
+        single = run(data, config)
+        assert single.losses.tobytes() == result.losses.tobytes()
+        assert single.weights.tobytes() == result.weights.tobytes()
+        assert single.first_nonfinite_step == result.first_nonfinite_step
