@@ -22,7 +22,9 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import ipywidgets as widgets
+import matplotlib.image
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .data import require_data
 from .diagnostics import losses_by_gap, trace_gradients, trace_steps
@@ -54,15 +56,36 @@ from .validate import (
     shown,
 )
 
+PNG_DPI = 80
+
 
 def figure_png(figure) -> bytes:
-    """Render a matplotlib figure to PNG bytes.
+    """Render a matplotlib figure to PNG bytes, drawn once.
 
-    The figures of :mod:`~course_utils.plots` are built outside pyplot, so nothing keeps them alive
-    after this. The PNG carries no "Software" stamp, so the same figure gives the same bytes.
+    The figures of :mod:`~course_utils.plots` lay themselves out (constrained layout), which keeps
+    everything inside the figure with a small margin: the figure is drawn once and saved whole.
+    Only if something reaches its edge (a label longer than the figure, say) is it saved as
+    ``savefig(bbox_inches="tight")`` saves it, cropped around everything, which draws it twice
+    (once to measure). The figures are built outside pyplot, so nothing keeps them alive after
+    this. The PNG carries no "Software" stamp, so the same figure gives the same bytes.
     """
+    canvas, dpi = figure.canvas, figure.dpi
+    try:
+        figure.set_dpi(PNG_DPI)
+        agg = FigureCanvasAgg(figure)
+        agg.draw()
+        pixels = np.asarray(agg.buffer_rgba())
+    finally:
+        figure.set_dpi(dpi)
+        figure.set_canvas(canvas)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
+    edge = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if (edge == pixels[0, 0]).all():
+        matplotlib.image.imsave(buffer, pixels, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    else:
+        figure.savefig(
+            buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
+        )
     return buffer.getvalue()
 
 

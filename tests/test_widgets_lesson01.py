@@ -61,3 +61,38 @@ def test_a_setting_shown_before_is_shown_again_without_drawing():
     slider.value = 1
     assert drawn == [1, 2] and explorer.updates == 3
     assert explorer.image.value == first and explorer.summary.value == "value 1"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # (IHDR)
+
+
+def test_a_picture_is_drawn_once_whole_and_the_same_bytes_each_time(monkeypatch):
+    from course_utils.plots import new_figure
+    from course_utils.widgets import PNG_DPI, figure_png
+
+    def figure():
+        fig, ax = new_figure(6.4, 3.6)
+        ax.plot([0, 1, 2], [3, 1, 2], label="a line")
+        ax.set(title="a title", xlabel="step", ylabel="loss")
+        ax.legend()
+        return fig
+
+    draws = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(1) or original(self, renderer))
+    png = figure_png(figure())
+    assert len(draws) == 1  # savefig(bbox_inches="tight") draws twice
+    assert _png_size(png) == (round(6.4 * PNG_DPI), round(3.6 * PNG_DPI))
+    assert figure_png(figure()) == png and b"Software" not in png
+
+
+def test_a_picture_with_a_label_past_its_edge_is_cropped_around_everything():
+    from course_utils.plots import new_figure
+    from course_utils.widgets import PNG_DPI, figure_png
+
+    fig, ax = new_figure(6.4, 2.0)
+    ax.plot([0, 1], [0, 1])
+    ax.set_ylabel("a label far longer than the axes are high, so that it runs past the figure")
+    width, height = _png_size(figure_png(fig))
+    assert height > 2.0 * PNG_DPI  # savefig's tight crop takes in the whole label
