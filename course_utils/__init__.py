@@ -49,6 +49,7 @@ from .diagnostics import (
     logit_gap,
     losses_by_gap,
     trace_gradients,
+    trace_many,
     trace_steps,
 )
 from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
@@ -216,6 +217,7 @@ __all__ = [
     # lesson 05 (05-epsilon): epsilon and clipping
     "loss_and_gradient",
     "trace_gradients",
+    "trace_many",
     "losses_by_gap",
     "plot_accuracy_by_variant",
     "plot_gradient_trace",
