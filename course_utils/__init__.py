@@ -195,6 +195,7 @@ __all__ = [
     # lesson 03 (03-gradient-scaling): the summed gradient grows with B
     "softmax",
     "trace_steps",
+    "trace_many",
     "batch_gradient_norm",
     "phase_grid",
     "plot_gradient_norms",
@@ -217,7 +218,6 @@ __all__ = [
     # lesson 05 (05-epsilon): epsilon and clipping
     "loss_and_gradient",
     "trace_gradients",
-    "trace_many",
     "losses_by_gap",
     "plot_accuracy_by_variant",
     "plot_gradient_trace",

@@ -462,7 +462,7 @@ def trace_many(data: MnistData, settings, *, trace: str = "steps", workers: int 
     >>> [t.first_nonfinite_step for t in traces]
     [None, 3]
 
-    Introduced in lesson 05.
+    Introduced in lesson 03.
     """
     require_data(data)
     settings = require_items("settings", settings, _setting)
