@@ -428,6 +428,12 @@ def _trace_task(kind: str, setting: dict):
     return _tracer(kind)(_worker_data, **setting)
 
 
+def _rows_times_steps(setting: dict) -> int:
+    """What a run costs, roughly (0 for settings the trace itself will reject)."""
+    rows, steps = setting.get("batch_size", 100), setting.get("steps", 1000)
+    return rows * steps if isinstance(rows, int) and isinstance(steps, int) else 0
+
+
 def _tracer(kind: str):
     return {"steps": trace_steps, "gradients": trace_gradients, "precision": trace_precision}[kind]
 
@@ -476,11 +482,14 @@ def trace_many(data: MnistData, settings, *, trace: str = "steps", workers: int 
     with ProcessPoolExecutor(
         workers, mp_context=mp.get_context(method), initializer=_start_worker, initargs=(data,)
     ) as pool:
-        futures = [pool.submit(_trace_task, trace, setting) for setting in settings]
+        # The longest runs first (batch rows × steps, train's defaults 100 and 1000), so that no
+        # long run starts last while the other worker waits.
+        order = sorted(range(len(settings)), key=lambda i: -_rows_times_steps(settings[i]))
+        futures = {i: pool.submit(_trace_task, trace, settings[i]) for i in order}
         try:
-            traces = [future.result() for future in futures]
+            traces = [futures[i].result() for i in range(len(settings))]
         finally:
-            for future in futures:
+            for future in futures.values():
                 future.cancel()
     for traced in traces:
         for array in (traced.result.losses, traced.result.weights, traced.result.bias):
