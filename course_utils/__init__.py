@@ -49,6 +49,7 @@ from .diagnostics import (
     logit_gap,
     losses_by_gap,
     trace_gradients,
+    trace_many,
     trace_steps,
 )
 from .fidelity import PYTORCH_RECORDS, TENSORFLOW_RECORDS, pytorch_record, tensorflow_record
@@ -194,6 +195,7 @@ __all__ = [
     # lesson 03 (03-gradient-scaling): the summed gradient grows with B
     "softmax",
     "trace_steps",
+    "trace_many",
     "batch_gradient_norm",
     "phase_grid",
     "plot_gradient_norms",

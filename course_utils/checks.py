@@ -972,29 +972,32 @@ EPSILON_SEARCH_STEPS = 300
 EPSILON_SEARCH_TOLERANCE = 0.01
 
 
-def _accuracy_gap(batch_size: int, *, cached: bool) -> float:
-    """Stable minus epsilon test accuracy at ``batch_size`` (summed loss, lr 0.01, 300 steps)."""
+def _accuracy_gaps(batch_sizes: list[int], *, cached: bool) -> list[float]:
+    """Stable minus epsilon test accuracy at each of ``batch_sizes`` (summed loss, lr 0.01, 300
+    steps), all runs trained together: through the sweep's run cache, or afresh with ``train_many``
+    (the numbers of single ``train`` runs, in worker processes)."""
     data = reference("data").load_mnist("auto")
+    losses = ("epsilon", "stable")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if cached:
             table = reference("sweeps").sweep(
                 data,
-                batch_size=batch_size,
-                loss=["epsilon", "stable"],
+                batch_size=batch_sizes,
+                loss=list(losses),
                 steps=EPSILON_SEARCH_STEPS,
                 progress_bar=False,
             )
-            accuracy = {str(row["loss"]): float(row["test_accuracy"]) for row in table}
+            accuracies = [float(a) for a in table["test_accuracy"]]
         else:
-            training = reference("training")
-            accuracy = {
-                loss: training.train(
-                    data, batch_size=batch_size, loss=loss, steps=EPSILON_SEARCH_STEPS
-                ).test_accuracy
-                for loss in ("epsilon", "stable")
-            }
-    return accuracy["stable"] - accuracy["epsilon"]
+            multirun = reference("multirun")
+            configs = [
+                multirun.TrainConfig(batch_size=size, loss=loss, steps=EPSILON_SEARCH_STEPS)
+                for size in batch_sizes
+                for loss in losses
+            ]
+            accuracies = [run.test_accuracy for run in multirun.train_many(data, configs)]
+    return [stable - epsilon for epsilon, stable in zip(accuracies[::2], accuracies[1::2], strict=True)]
 
 
 @exercise("2", ("epsilon_breaking_batch_size",))
@@ -1002,8 +1005,9 @@ def check_epsilon_breaking_batch_size(batch_size, *, hidden: bool = False) -> No
     """Check the smallest candidate batch size at which epsilon loses > 5 points against stable.
 
     Candidates are ``range(200, 501, 25)``; both losses are summed, lr 0.01, 300 steps. The check
-    measures the gaps itself: the visible check every candidate up to the answer (through the
-    sweep's run cache), the hidden one the answer and the candidate before it, without the cache.
+    measures the gaps itself, all runs at once: the visible check every candidate up to the answer
+    (through the sweep's run cache), the hidden one the answer and the candidate before it, without
+    the cache.
     Introduced in lesson 05.
     """
     answer = as_int(
@@ -1020,14 +1024,13 @@ def check_epsilon_breaking_batch_size(batch_size, *, hidden: bool = False) -> No
     threshold, tolerance = 0.05, EPSILON_SEARCH_TOLERANCE
     index = candidates.index(answer)
     below = candidates[max(0, index - 1) : index] if hidden else candidates[:index]
-    gap = _accuracy_gap(answer, cached=not hidden)
+    gap, *below_gaps = _accuracy_gaps([answer, *below], cached=not hidden)
     if not gap > threshold - tolerance:
         fail(
             f"at B={answer} epsilon loses only {100 * gap:.1f} points against stable (not more than 5).",
             "compare the two test accuracies at each candidate: stable minus epsilon > 0.05.",
         )
-    for smaller in below:
-        smaller_gap = _accuracy_gap(smaller, cached=not hidden)
+    for smaller, smaller_gap in zip(below, below_gaps, strict=True):
         if smaller_gap > threshold + tolerance:
             fail(
                 f"at B={smaller}, a smaller candidate, epsilon already loses "

@@ -14,10 +14,16 @@ results are small frozen records of plain numpy arrays, so lessons can plot and 
   those the model got wrong with certainty (:func:`trace_gradients`).
 * Lesson 06: one example's naive, epsilon and stable loss and gradient against its logit gap, where
   each breaks in float32 (:func:`losses_by_gap`).
+
+:func:`trace_many` runs several traces of one kind in worker processes, one per core: each trace is
+a whole single run (its own process, its own ``train``), so its numbers are those of a loop.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +31,7 @@ import numpy as np
 from .data import MnistData, require_data
 from .linear import logits_of, numpy_dtype, weight_gradients
 from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, loss_and_gradient, predict, softmax
+from .multirun import default_workers
 from .training import StepRecord, TrainResult, require_batch_fits, train
 from .validate import (
     old_keywords,
@@ -396,3 +403,95 @@ def trace_precision(data: MnistData, **train_arguments) -> PrecisionTrace:
 
     result = train(data, observe=observe, **train_arguments)
     return PrecisionTrace(result, np.array(zeros), np.array(lost))
+
+
+# --- several traces at once, in worker processes ---
+
+TRACES = ("steps", "gradients", "precision")  # the kinds of trace_many: trace_<kind>
+
+
+def _setting(name: str, setting) -> dict:
+    if not isinstance(setting, dict):
+        raise TypeError(f"{name}={setting!r} is not valid; it must be a dict of train() arguments")
+    return setting
+
+
+_worker_data: MnistData | None = None
+
+
+def _start_worker(data: MnistData) -> None:
+    global _worker_data
+    _worker_data = data
+
+
+def _trace_task(kind: str, setting: dict):
+    return _tracer(kind)(_worker_data, **setting)
+
+
+def _rows_times_steps(setting: dict) -> int:
+    """What a run costs, roughly (0 for settings the trace itself will reject)."""
+    rows, steps = setting.get("batch_size", 100), setting.get("steps", 1000)
+    return rows * steps if isinstance(rows, int) and isinstance(steps, int) else 0
+
+
+def _tracer(kind: str):
+    return {"steps": trace_steps, "gradients": trace_gradients, "precision": trace_precision}[kind]
+
+
+def trace_many(data: MnistData, settings, *, trace: str = "steps", workers: int | None = None) -> list:
+    """``[trace_<trace>(data, **setting) for setting in settings]``, traced in worker processes.
+
+    Each trace is one whole run, traced in one process exactly as in a loop (a run's numbers do
+    not depend on the process: one BLAS thread, the same operations), so the results are those
+    of the loop, bit for bit; the runs of a loop are independent, and the workers trace them on
+    every core at once.
+
+    Parameters
+    ----------
+    data : MnistData
+    settings : list of dict
+        Keyword arguments of the trace (``batch_size``, ``loss``, ``steps``, ...), one per run.
+    trace : {"steps", "gradients", "precision"}
+        Which trace: :func:`trace_steps`, :func:`trace_gradients` or :func:`trace_precision`.
+    workers : int or None
+        Worker processes; ``None`` is one per core (``$BATCH205_WORKERS`` sets it), ``1`` traces
+        here, in this process. The results do not depend on it.
+
+    Returns
+    -------
+    list of StepTrace, GradientTrace or PrecisionTrace, in the order of ``settings``
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> traces = trace_many(load_mnist(), [dict(batch_size=b, steps=10) for b in (100, 205)])
+    >>> [t.first_nonfinite_step for t in traces]
+    [None, 3]
+
+    Introduced in lesson 03.
+    """
+    require_data(data)
+    settings = require_items("settings", settings, _setting)
+    require_choice("trace", trace, TRACES)
+    require_positive_int("workers", workers, optional=True)
+    workers = min(default_workers() if workers is None else workers, len(settings))
+    if workers == 1:
+        return [_tracer(trace)(data, **setting) for setting in settings]
+    # As in course_utils.multirun: forked on Linux (the data is not copied), spawned elsewhere.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with ProcessPoolExecutor(
+        workers, mp_context=mp.get_context(method), initializer=_start_worker, initargs=(data,)
+    ) as pool:
+        # The longest runs first (batch rows × steps, train's defaults 100 and 1000), so that no
+        # long run starts last while the other worker waits.
+        order = sorted(range(len(settings)), key=lambda i: -_rows_times_steps(settings[i]))
+        futures = {i: pool.submit(_trace_task, trace, settings[i]) for i in order}
+        try:
+            traces = [futures[i].result() for i in range(len(settings))]
+        finally:
+            for future in futures.values():
+                future.cancel()
+    for traced in traces:
+        for array in (traced.result.losses, traced.result.weights, traced.result.bias):
+            array.flags.writeable = False  # as a single run returns them
+    return traces

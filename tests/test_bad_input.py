@@ -247,6 +247,10 @@ CASES = {
         {"data": NOT_DATA, "every": 0, "**train_arguments": UNKNOWN},
     ),
     "trace_precision": ({"data": DATA, "steps": 1}, {"data": NOT_DATA, "**train_arguments": UNKNOWN}),
+    "trace_many": (
+        {"data": DATA, "settings": [{"steps": 1}]},
+        {"data": NOT_DATA, "settings": {"steps": 1}, "trace": "weights", "workers": 0},
+    ),
     "batch_gradient_norm": (
         {"data": DATA, "batch_size": 10},
         {

@@ -12,6 +12,9 @@ from course_utils import (
     scan_to_first_failure,
     smallest_failing_batch_size,
     sweep,
+    trace_gradients,
+    trace_many,
+    trace_precision,
     trace_steps,
     train,
 )
@@ -94,3 +97,35 @@ def test_ascending_scan_stops_at_the_first_failure_and_agrees_with_a_full_sweep(
 def test_ascending_scan_reports_none_when_nothing_fails(data, tmp_path):
     found, table = scan_to_first_failure(data, [50, 60], steps=5, cache=tmp_path, progress_bar=False)
     assert found is None and table["batch_size"].tolist() == [50, 60]
+
+
+@pytest.mark.parametrize(
+    ("trace", "tracer", "settings"),
+    [
+        ("steps", trace_steps, [dict(batch_size=100, steps=12), dict(batch_size=205, steps=12)]),
+        (
+            "gradients",
+            trace_gradients,
+            [dict(batch_size=600, loss="epsilon", steps=12, every=5), dict(batch_size=50, steps=7)],
+        ),
+        (
+            "precision",
+            trace_precision,
+            [dict(batch_size=300, steps=6, dtype="float16"), dict(batch_size=20, steps=4)],
+        ),
+    ],
+)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_trace_many_gives_exactly_the_traces_of_a_loop(data, trace, tracer, settings, workers):
+    # (the workers take the longest run first: the results still come in the order of settings)
+    many = trace_many(data, settings, trace=trace, workers=workers)
+    for got, setting in zip(many, settings, strict=True):
+        expected = tracer(data, **setting)
+        assert type(got) is type(expected)
+        for record, single in ((got, expected), (got.result, expected.result)):
+            for name, value in vars(single).items():
+                if isinstance(value, np.ndarray):
+                    np.testing.assert_array_equal(getattr(record, name), value, strict=True)
+                    assert getattr(record, name).flags.writeable == value.flags.writeable
+                elif name != "result":
+                    assert getattr(record, name) == value, name
