@@ -80,7 +80,9 @@ def test_a_picture_is_drawn_once_whole_and_the_same_bytes_each_time(monkeypatch)
 
     draws = []
     original = Figure.draw
-    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(1) or original(self, renderer))
+    monkeypatch.setattr(
+        Figure, "draw", lambda self, renderer: draws.append(1) or original(self, renderer)
+    )
     png = figure_png(figure())
     assert len(draws) == 1  # savefig(bbox_inches="tight") draws twice
     assert _png_size(png) == (round(6.4 * PNG_DPI), round(3.6 * PNG_DPI))
