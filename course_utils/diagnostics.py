@@ -21,9 +21,6 @@ a whole single run (its own process, its own ``train``), so its numbers are thos
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +28,7 @@ import numpy as np
 from .data import MnistData, require_data
 from .linear import logits_of, numpy_dtype, weight_gradients
 from .model import DEFAULT_EPSILON, DTYPES, LOSSES, REDUCTIONS, loss_and_gradient, predict, softmax
-from .multirun import default_workers
+from .multirun import default_workers, worker_data, worker_pool
 from .training import StepRecord, TrainResult, require_batch_fits, train
 from .validate import (
     old_keywords,
@@ -416,16 +413,8 @@ def _setting(name: str, setting) -> dict:
     return setting
 
 
-_worker_data: MnistData | None = None
-
-
-def _start_worker(data: MnistData) -> None:
-    global _worker_data
-    _worker_data = data
-
-
 def _trace_task(kind: str, setting: dict):
-    return _tracer(kind)(_worker_data, **setting)
+    return _tracer(kind)(worker_data(), **setting)
 
 
 def _rows_times_steps(setting: dict) -> int:
@@ -477,20 +466,16 @@ def trace_many(data: MnistData, settings, *, trace: str = "steps", workers: int 
     workers = min(default_workers() if workers is None else workers, len(settings))
     if workers == 1:
         return [_tracer(trace)(data, **setting) for setting in settings]
-    # As in course_utils.multirun: forked on Linux (the data is not copied), spawned elsewhere.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    with ProcessPoolExecutor(
-        workers, mp_context=mp.get_context(method), initializer=_start_worker, initargs=(data,)
-    ) as pool:
-        # The longest runs first (batch rows × steps, train's defaults 100 and 1000), so that no
-        # long run starts last while the other worker waits.
-        order = sorted(range(len(settings)), key=lambda i: -_rows_times_steps(settings[i]))
-        futures = {i: pool.submit(_trace_task, trace, settings[i]) for i in order}
-        try:
-            traces = [futures[i].result() for i in range(len(settings))]
-        finally:
-            for future in futures.values():
-                future.cancel()
+    pool = worker_pool(data, workers)  # (the training runs' pool, kept for the next call)
+    # The longest runs first (batch rows × steps, train's defaults 100 and 1000), so that no long
+    # run starts last while the other worker waits.
+    order = sorted(range(len(settings)), key=lambda i: -_rows_times_steps(settings[i]))
+    futures = {i: pool.submit(_trace_task, trace, settings[i]) for i in order}
+    try:
+        traces = [futures[i].result() for i in range(len(settings))]
+    finally:
+        for future in futures.values():
+            future.cancel()
     for traced in traces:
         for array in (traced.result.losses, traced.result.weights, traced.result.bias):
             array.flags.writeable = False  # as a single run returns them

@@ -223,9 +223,10 @@ def _balance(configs: list[TrainConfig], tasks: list[list[int]], workers: int) -
     return tasks
 
 
-def _train_in_workers(
-    data: MnistData, configs: list[TrainConfig], tasks: list[list[int]], workers: int
-) -> Iterator[tuple[int, TrainResult]]:
+def worker_pool(data: MnistData, workers: int) -> ProcessPoolExecutor:
+    """The pool of ``workers`` processes that hold ``data`` (:func:`worker_data` in a task), kept
+    for the next call with the same data and number (training runs here, traces in
+    :func:`~course_utils.diagnostics.trace_many`)."""
     global _pool
     if _pool is not None and (_pool[0] is not data or _pool[1] != workers):
         _pool[2].shutdown(cancel_futures=True)
@@ -240,7 +241,14 @@ def _train_in_workers(
             workers, mp_context=mp.get_context(method), initializer=_start_worker, initargs=(data,)
         )
         _pool = (data, workers, executor)
-    executor = _pool[2]
+    return _pool[2]
+
+
+def _train_in_workers(
+    data: MnistData, configs: list[TrainConfig], tasks: list[list[int]], workers: int
+) -> Iterator[tuple[int, TrainResult]]:
+    global _pool
+    executor = worker_pool(data, workers)
     futures = {executor.submit(_train_task, [configs[i] for i in task]): task for task in tasks}
     try:
         for future in as_completed(futures):
@@ -273,6 +281,11 @@ def _start_worker(data: MnistData) -> None:
         os._exit(1)
 
     threading.Thread(target=exit_with_parent, daemon=True).start()
+
+
+def worker_data() -> MnistData:
+    """The data of this worker process of :func:`worker_pool`."""
+    return _worker_data
 
 
 def _train_task(configs: list[TrainConfig]) -> list[tuple[int, TrainResult]]:
