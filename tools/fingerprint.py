@@ -40,11 +40,11 @@ RATES = (0.01, 2.0)  # the tutorial's, and one that overshoots within a few step
 LARGE_BATCH = 500
 
 
-def grid() -> list[TrainConfig]:
-    """Short runs that cover every branch of the step (a few go non-finite, some stack)."""
-    configs = [
+def every_loss(batch_size: int, optimizers) -> list[TrainConfig]:
+    """Every loss × reduction × dtype × flushing × optimizer at both rates, at one batch size."""
+    return [
         TrainConfig(
-            batch_size=20,
+            batch_size=batch_size,
             learning_rate=lr,
             steps=STEPS,
             loss=loss,
@@ -54,35 +54,28 @@ def grid() -> list[TrainConfig]:
             optimizer=optimizer,
         )
         for loss, reduction, dtype, flush, optimizer, lr in itertools.product(
-            LOSSES, REDUCTIONS, DTYPES, (True, False), OPTIMIZERS, RATES
+            LOSSES, REDUCTIONS, DTYPES, (True, False), optimizers, RATES
         )
     ]
+
+
+def grid() -> list[TrainConfig]:
+    """Short runs that cover every branch of the step (a few go non-finite, some stack)."""
     variants = [
         {"dtype": dtype, "mixed_precision": True, **scaling}
         for dtype in ("float16", "bfloat16")
         for scaling in ({}, {"loss_scale": 1024.0}, {"loss_scale": 2.0**20, "dynamic_loss_scale": True})
     ] + [{"summation": order} for order in ("reversed", "float64")]
-    configs += [
-        TrainConfig(batch_size=20, learning_rate=lr, steps=STEPS, **variant)
-        for variant, lr in itertools.product(variants, RATES)
+    return [
+        *every_loss(20, OPTIMIZERS),
+        *(
+            TrainConfig(batch_size=20, learning_rate=lr, steps=STEPS, **variant)
+            for variant, lr in itertools.product(variants, RATES)
+        ),
+        # A large batch: rows enough for the step's speed paths (course_utils._fast: the wide
+        # products of a stack, the class-axis sums and maxima column by column).
+        *every_loss(LARGE_BATCH, ["gradient_descent"]),
     ]
-    # A large batch: rows enough for the step's speed paths (course_utils._fast: the wide
-    # products of a stack, the class-axis sums and maxima column by column).
-    configs += [
-        TrainConfig(
-            batch_size=LARGE_BATCH,
-            learning_rate=lr,
-            steps=STEPS,
-            loss=loss,
-            reduction=reduction,
-            dtype=dtype,
-            flush_subnormals=flush,
-        )
-        for loss, reduction, dtype, flush, lr in itertools.product(
-            LOSSES, REDUCTIONS, DTYPES, (True, False), RATES
-        )
-    ]
-    return configs
 
 
 def _update(digest, *values) -> None:
