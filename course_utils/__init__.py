@@ -196,6 +196,8 @@ __all__ = [
     "softmax",
     "trace_steps",
     "trace_many",
+    "TrainConfig",
+    "run_configs",
     "batch_gradient_norm",
     "phase_grid",
     "plot_gradient_norms",
@@ -267,6 +269,7 @@ __all__ = [
     "PYTORCH_RECORDS",
     "tensorflow_record",
     "pytorch_record",
+    "train_many",
     # tools: used by no lesson; for scripts, tests, instructors and the curious
     "bisection_ends",
     "GAP_TOLERANCE",
@@ -279,13 +282,10 @@ __all__ = [
     "full_mnist_present",
     "read_idx",
     "DataError",
-    #   a run's settings and their choices; runs from TrainConfig (benchmarks, scripts)
-    "TrainConfig",
+    #   a run's settings and their choices; a run from a TrainConfig (benchmarks, scripts)
     "LOSSES",
     "REDUCTIONS",
     "run",
-    "run_configs",
-    "train_many",
     #   the records that the lessons' functions return (for help() and isinstance)
     "TrainResult",
     "StepRecord",
