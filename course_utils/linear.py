@@ -87,7 +87,7 @@ def matmul(
 
     ``left``: ``left_operand(a, summation)``, when the caller has it already (the stacked trainer
     makes it once per step for every stack; only for ``a`` and ``b`` of float32 or float64)."""
-    low = a.dtype if is_low_precision(a.dtype) else b.dtype if is_low_precision(b.dtype) else None
+    low = low_precision_of(a, b)
     if low is not None:  # float32 accumulation, one rounding
         a, b = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
         return matmul(a, b, summation).astype(low)
