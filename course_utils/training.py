@@ -149,6 +149,12 @@ class TrainConfig:
                 f"the products in a low-precision dtype: choose dtype='float16' or 'bfloat16'"
             )
 
+    def __setstate__(self, state: dict) -> None:
+        # A config unpickled in a worker process (spawned, or forked before any bfloat16 was asked
+        # for) was not made by __post_init__ there: numpy must learn the name there too.
+        self.__dict__.update(state)
+        numpy_dtype(self.dtype)
+
     @property
     def weights_dtype(self) -> str:
         """The dtype of the weights, the inputs and the update: float32 master weights in mixed
@@ -338,7 +344,7 @@ def train_step(
     if scaler is None:
         scaler = LossScaler(config.loss_scale, config.dynamic_loss_scale)
     if config.mixed_precision:  # autocast: the product's operands cast to the low dtype (x is
-        low = np.dtype(config.dtype)  # already rounded to it by inputs(), held in float32)
+        low = numpy_dtype(config.dtype)  # already rounded to it by inputs(), held in float32)
         weights, bias = weights.astype(low), bias.astype(low)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = logits_of(x, weights, bias, config.summation)
@@ -390,10 +396,10 @@ def inputs(data: MnistData, config: TrainConfig) -> tuple[np.ndarray, np.ndarray
     values the low-precision products multiply (in float32, :mod:`course_utils.linear`), without
     a conversion of every batch at every step.
     """
-    dt = np.dtype(config.weights_dtype)
+    dt = numpy_dtype(config.weights_dtype)
     onehot = np.eye(10, dtype=dt)[data.train_labels]
     if config.dtype in LOW_PRECISION:
-        low = np.dtype(config.dtype)
+        low = numpy_dtype(config.dtype)
         train_images, test_images = (
             images.astype(low).astype(np.float32) for images in (data.train_images, data.test_images)
         )

@@ -330,3 +330,46 @@ def test_stacks_of_another_summation_order_share_the_batch_copy_and_keep_the_bit
         assert single.losses.tobytes() == result.losses.tobytes()
         assert single.weights.tobytes() == result.weights.tobytes()
         assert single.first_nonfinite_step == result.first_nonfinite_step
+
+
+def _fresh_python(script: str, stdin: bytes = b"") -> None:
+    """Run ``script`` in a new interpreter, which imports the course but not ml_dtypes."""
+    import subprocess
+
+    prelude = 'import sys\nimport course_utils\nassert "ml_dtypes" not in sys.modules\n'
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + script], input=stdin, capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def test_a_bfloat16_run_goes_to_workers_started_before_bfloat16_was_asked_for():
+    """The workers fork with the course as it is then: ml_dtypes, imported at the first bfloat16
+    config, was not in them, and a bfloat16 run sent there failed ("data type 'bfloat16' not
+    understood"), as in lesson 09 run after another lesson's sweep."""
+    _fresh_python(
+        "from course_utils import TrainConfig, load_mnist\n"
+        "from course_utils.multirun import train_many\n"
+        "data = load_mnist()\n"
+        "rates = (0.1, 0.01)\n"
+        "train_many(data, [TrainConfig(batch_size=50, learning_rate=r, steps=3) for r in rates],"
+        " workers=2)\n"
+        "configs = [TrainConfig(batch_size=50, learning_rate=r, steps=3, dtype='bfloat16')"
+        " for r in rates]\n"
+        "results = train_many(data, configs, workers=2)\n"
+        "assert [r.weights.dtype.name for r in results] == ['bfloat16'] * 2\n"
+    )
+
+
+def test_a_bfloat16_config_unpickled_where_ml_dtypes_was_never_imported_runs():
+    """As in a spawned worker (macOS, Windows): the config arrives pickled, not made there."""
+    import pickle
+
+    config = TrainConfig(batch_size=50, steps=3, dtype="bfloat16")
+    _fresh_python(
+        "import pickle\n"
+        "from course_utils import load_mnist, run\n"
+        "config = pickle.loads(sys.stdin.buffer.read())\n"
+        "assert run(load_mnist(), config).weights.dtype.name == 'bfloat16'\n",
+        stdin=pickle.dumps(config),
+    )
