@@ -329,7 +329,9 @@ def _loss_and_gradient(
             # grad * (1/x); with p == 0 the non-target classes give -0 * inf = nan.
             grad_p = np.reciprocal(inside_log)
             np.multiply(onehot * -scale, grad_p, out=grad_p)
-            if flush_subnormals:
+            # Each entry is -0, -scale / inside_log (inside_log <= 1 + epsilon), inf or NaN: with a
+            # scale this large none is subnormal, and the flush would change nothing.
+            if flush_subnormals and not abs(float(scale)) >= 2 * float(_tiny(dtype)) * (1 + epsilon):
                 _flush(grad_p)
             if loss == "clipped":
                 # TensorFlow's ClipByValue gradient is 0 wherever the clip changed its input.

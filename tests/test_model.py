@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import float_limits, loss_and_gradient, softmax
+from course_utils.linear import numpy_dtype
 from course_utils.model import flush_to_zero
 
 
@@ -162,6 +163,7 @@ def test_a_stacks_loss_is_an_array_with_one_value_per_run_even_for_one_run(dtype
     is an array of that dtype with one loss per run, each the loss of that run alone. Issue 27:
     numpy 1.x's ``np.float64(x)`` makes a scalar of an array of one element, so a stack of one
     float64 run lost its run axis and multirun's record of a NaN raised IndexError."""
+    dtype = numpy_dtype(dtype)  # (numpy knows "bfloat16" once ml_dtypes is imported)
     rng = np.random.default_rng(27)
     shape = (5, 10) if runs is None else (runs, 5, 10)
     logits = rng.normal(scale=3.0, size=shape).astype(dtype)
