@@ -1,6 +1,8 @@
 """Every figure of the course has readable ticks, whatever lesson draws it: whole numbers on an
-axis of whole numbers (no "step 0.5"), plain numbers on log axes (no "6×10⁰")."""
+axis of whole numbers (no "step 0.5"), plain numbers on log axes (no "6×10⁰"), and on a log axis of
+several decades minor ticks at 2 and 5 times each power of ten only (each tick costs drawing time)."""
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ticker import FixedLocator
 
@@ -35,6 +37,26 @@ def test_log_axes_label_plain_numbers():
     shown = labels(ax.yaxis)
     assert "1000" in shown and "0.001" in shown and r"$\mathdefault{10^{-9}}$" in shown, shown
     assert not any("times" in text for text in shown)
+
+
+def minor_ticks_in_view(axis) -> list[float]:
+    FigureCanvasAgg(axis.figure).draw()
+    low, high = sorted(axis.get_view_interval())
+    return [float(t) for t in axis.get_minorticklocs() if low <= t <= high]
+
+
+def test_a_log_axis_of_several_decades_has_minor_ticks_at_2_and_5_only():
+    figure, ax = new_figure()
+    ax.plot([0, 1], [5.0, 1000.0])
+    ax.set_yscale("log")
+    minor = minor_ticks_in_view(ax.yaxis)
+    assert {20.0, 50.0, 200.0, 500.0} <= set(minor), minor
+    mantissas = {round(t / 10 ** np.floor(np.log10(t)), 6) for t in minor}
+    assert mantissas == {2.0, 5.0}, minor  # matplotlib: 2, 3, ..., 9
+    figure, ax = new_figure()
+    ax.plot([0, 1], [3.0, 9.0])
+    ax.set_yscale("log")  # less than a decade: every minor tick, labelled (the test above)
+    assert {4.0, 6.0, 7.0, 8.0} <= set(minor_ticks_in_view(ax.yaxis))
 
 
 def test_ticks_a_plot_chose_itself_are_left_alone():
