@@ -69,7 +69,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import _fast
 from .cores import usable_cores
@@ -82,6 +81,7 @@ from .training import (
     batch_indices,
     find_nonfinite_stage,
     inputs,
+    one_blas_thread,
     predictions_of,
     require_batch_fits,
     run_result,
@@ -365,8 +365,7 @@ def _compact(stacks: list[_Stack], keep: np.ndarray) -> list[_Stack]:
 
 def _train_group(data: MnistData, configs: list[TrainConfig]) -> Iterator[tuple[int, TrainResult]]:
     """Train runs that see the same batches; yield (index into ``configs``, result) as they end."""
-    # One BLAS thread, as in training.run: float32 products round differently with more.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():  # as training.run
         yield from _train_group_here(data, configs)
 
 

@@ -43,11 +43,12 @@ Introduced in lesson 01; the failure it records is the subject of lesson 02; pre
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .data import MnistData, require_data
 from .linear import (
@@ -252,6 +253,18 @@ class TrainResult:
             f"loss={c.loss!r}, reduction={c.reduction!r}, dtype={c.dtype!r}{precision}, "
             f"steps={c.steps}: test_accuracy={self.test_accuracy:.4f}, {outcome}{skipped})"
         )
+
+
+@functools.cache
+def _blas_libraries() -> ThreadpoolController:
+    return ThreadpoolController()  # (finds the loaded BLAS libraries: a fifth of a millisecond)
+
+
+def one_blas_thread():
+    """A context in which the BLAS runs on one thread: float32 products give other last bits with
+    other thread counts, and the stored notebook outputs must not depend on the machine's number
+    of cores. (The BLAS libraries are looked up once per process, not at every run.)"""
+    return _blas_libraries().limit(limits=1, user_api="blas")
 
 
 def require_batch_fits(batch_size: int, num_examples: int) -> None:
@@ -545,9 +558,7 @@ def run(
     losses = np.full(config.steps, np.nan, dtype=config.weights_dtype)
     first_step, first_stage = None, None
     batches = batch_indices(len(data.train_labels), config.batch_size, config.seed)
-    # One BLAS thread: float32 matmuls give other last bits with other thread counts, and the
-    # stored notebook outputs must not depend on the machine's number of cores.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         for step in range(config.steps):
             idx = next(batches)
             logits, result, grads = train_step(

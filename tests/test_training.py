@@ -121,3 +121,30 @@ def test_observe_sees_every_step_until_the_run_stops(data):
     assert [s for s, _ in seen] == list(range(result.first_nonfinite_step + 1))
     observed = np.array([v for _, v in seen], dtype=np.float32)
     assert observed.tobytes() == result.losses[: len(seen)].tobytes()
+
+
+def test_a_run_and_a_group_of_runs_use_one_blas_thread(data, monkeypatch):
+    """Other thread counts give float32 products other last bits (stored outputs must not depend
+    on the machine's number of cores): every step, single or stacked, runs on one BLAS thread."""
+    from threadpoolctl import threadpool_info
+
+    from course_utils import multirun
+
+    seen = set()
+
+    def record_blas_threads(*args, **kwargs) -> None:
+        seen.update(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+
+    train(data, steps=2, observe=record_blas_threads)
+    assert seen == {1}
+    seen.clear()
+    train_step = multirun.train_step  # what the stacked trainer's steps call
+
+    def recording_train_step(*args, **kwargs):
+        record_blas_threads()
+        return train_step(*args, **kwargs)
+
+    monkeypatch.setattr(multirun, "train_step", recording_train_step)
+    configs = [TrainConfig(steps=2, learning_rate=rate) for rate in (0.1, 0.01)]
+    multirun.train_many(data, configs, workers=1)
+    assert seen == {1}
