@@ -34,11 +34,48 @@ class StepProducts:
     :func:`~course_utils.linear.logits_of` and :func:`~course_utils.linear.weight_gradients`, bit
     for bit, as one wide product where that is exact, and in another summation order with ``x``
     copied into that order once (:func:`~course_utils.linear.left_operand`: reversed, or in
-    float64) for all the stacks and both products of the step, not once per stack and product."""
+    float64) for all the stacks and both products of the step, not once per stack and product.
 
-    def __init__(self, x: np.ndarray):
+    Given the group's ``weights`` (all its runs, at the step's start), the logits of every run of
+    every stack come from one wide product, and after :meth:`prepare_backward` so do the weight
+    gradients: the batch is read once for the whole group (the products of a large batch are
+    bound by reading it), not once per stack. :meth:`for_rows` hands a stack its part.
+    """
+
+    def __init__(self, x: np.ndarray, weights: np.ndarray | None = None, summation: str = "blas"):
         self.x = x
         self._left: dict[str, np.ndarray] = {}
+        self._forward = None  # (runs, batch, 10): x @ W of every run of the group, where exact
+        self._backward = None  # (runs, 784, 10): x.T @ g of every run, where exact
+        if weights is not None and _wide(summation, "forward", x, weights):
+            self._forward = _wide_forward(x, weights)
+
+    def prepare_backward(self, grad_logits: list[np.ndarray], summation: str) -> None:
+        """The weight gradients of every run at once: ``grad_logits`` are the stacks' gradients
+        with respect to their logits, (runs, batch, 10) each, in the order of the group's rows."""
+        if len(grad_logits) > 1:  # (one stack: the stack's own product is the same wide one)
+            stacked = np.concatenate(grad_logits)
+            if _wide(summation, "backward", self.x, stacked):
+                self._backward = _wide_backward(self.x, stacked)
+
+    def for_rows(self, rows: slice) -> tuple:
+        """``(logits_of, weight_gradients)`` for the stack in rows ``rows`` of the group: its part
+        of the group's wide products where there are some, else the stack's own products."""
+
+        def logits_of(x, weights, bias, summation: str) -> np.ndarray:
+            wide = self._forward
+            if wide is None or x is not self.x or weights.dtype != wide.dtype:
+                return self.logits_of(x, weights, bias, summation)
+            products = wide[rows]  # (a single run's layout, as below)
+            return np.add(products, bias, out=np.empty(products.shape, x.dtype))
+
+        def weight_gradients(x, grad_logits, summation: str) -> tuple[np.ndarray, np.ndarray]:
+            wide = self._backward
+            if wide is None or x is not self.x or grad_logits.dtype != wide.dtype:
+                return self.weight_gradients(x, grad_logits, summation)
+            return wide[rows], linear.batch_sum(grad_logits, summation)
+
+        return logits_of, weight_gradients
 
     def _left_operand(self, direction: str, summation: str) -> np.ndarray | None:
         if summation == "blas" or linear.is_low_precision(self.x.dtype):
@@ -49,7 +86,7 @@ class StepProducts:
         return self._left[direction]
 
     def logits_of(self, x, weights, bias, summation: str) -> np.ndarray:
-        """``x @ W + b`` for every run, C-contiguous (runs, batch, 10)."""
+        """``x @ W + b`` for every run of a stack, C-contiguous (runs, batch, 10)."""
         if _wide(summation, "forward", x, weights):
             # The sums over the batch in loss_and_gradient must see a single run's memory layout.
             products = _wide_forward(x, weights)
@@ -58,7 +95,7 @@ class StepProducts:
         return linear.logits_of(x, weights, bias, summation, left=left)  # BLAS once per run
 
     def weight_gradients(self, x, grad_logits, summation: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(x.T @ g, sum of g over the batch)`` for every run."""
+        """``(x.T @ g, sum of g over the batch)`` for every run of a stack."""
         if _wide(summation, "backward", x, grad_logits):
             return _wide_backward(x, grad_logits), linear.batch_sum(grad_logits, summation)
         left = self._left_operand("backward", summation) if x is self.x else None

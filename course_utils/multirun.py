@@ -4,7 +4,10 @@ A phase diagram or a fix matrix needs hundreds of runs of :func:`~course_utils.t
 :func:`train_many` runs K configurations together on stacked weights (K × 784 × 10):
 
 * **One step.** A stack takes :func:`~course_utils.training.train_step`, the very step of a
-  single run, with a leading run axis on the parameters; its first non-finite stage is found by
+  single run, in its two halves (:func:`~course_utils.training.forward_step` of every stack of a
+  group, then :func:`~course_utils.training.backward_step` of every stack, so that each half's
+  products for the whole group can be one wide product), with a leading run axis on the
+  parameters; its first non-finite stage is found by
   the single run's :func:`~course_utils.training.find_nonfinite_stage`, run by run. A change to
   the step is made once, in training.py.
 * **Groups.** Runs that differ only in settings that TrainConfig marks per stack or per run (loss,
@@ -78,14 +81,15 @@ from .training import (
     LossScaler,
     TrainConfig,
     TrainResult,
+    backward_step,
     batch_indices,
     find_nonfinite_stage,
+    forward_step,
     inputs,
     one_blas_thread,
     predictions_of,
     require_batch_fits,
     run_result,
-    train_step,
 )
 from .validate import old_keywords, require_bool, require_items, require_kind, require_positive_int
 
@@ -412,24 +416,28 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
                     ),
                 )
 
-    def step_stack(
-        stack: _Stack, step: int, x: np.ndarray, y: np.ndarray, products: _fast.StepProducts
+    def finish_stack(
+        stack: _Stack,
+        step: int,
+        x: np.ndarray,
+        params: list[np.ndarray],
+        forward: tuple,
+        weight_gradients,
     ) -> np.ndarray:
-        """One step of a stack, recorded run by run as a single run records it; returns which of
-        its runs still have finite weights."""
-        params = [weights[stack.rows], bias[stack.rows]]  # views: the step updates the stacked arrays
-        stack_runs = runs[stack.rows]
-        logits, result, grads = train_step(
+        """The second half of a stack's step, recorded run by run as a single run records it;
+        returns which of its runs still have finite weights."""
+        logits, result = forward
+        grads = backward_step(
             x,
-            y,
+            result,
             params,
             stack.optimizer,
             stack.state,
             stack.config,
-            logits_of=products.logits_of,
-            weight_gradients=products.weight_gradients,
-            scaler=stack.scaler,
+            stack.scaler,
+            weight_gradients=weight_gradients,
         )
+        stack_runs = runs[stack.rows]
         losses[stack_runs, step] = result.loss
         applied = [] if stack.scaler.skipped_last else grads  # a skipped step's are unused, as in run
         if find_nonfinite_stage(logits, result.loss, applied, params) is None:  # the common case
@@ -442,12 +450,32 @@ def _train_group_here(data: MnistData, configs: list[TrainConfig]) -> Iterator[t
                 first_step[i] = None if first_stage[i] is None else step
         return np.logical_and.reduce([np.isfinite(p).reshape(len(p), -1).all(axis=1) for p in params])
 
+    # Mixed precision multiplies the weights cast to the low dtype, each stack its own.
+    group_weights = not first.mixed_precision
     batches = batch_indices(len(data.train_labels), first.batch_size, first.seed)
     for step in range(first.steps):
         idx = next(batches)
         x, y = images[idx], onehot[idx]
-        products = _fast.StepProducts(x)  # x in the group's summation order, made once per step
-        finite = np.concatenate([step_stack(stack, step, x, y, products) for stack in stacks])
+        # The step of every stack, in two halves (training.train_step's): first every stack's
+        # logits and loss, then every stack's gradients and update, so that each half's products
+        # for the whole group are one wide product where that is exact (stacks own disjoint rows,
+        # so no stack's update touches another's weights). x in the group's summation order, and
+        # the products, are made once per step.
+        products = _fast.StepProducts(x, weights if group_weights else None, first.summation)
+        params = [[weights[stack.rows], bias[stack.rows]] for stack in stacks]  # views, updated
+        parts = [products.for_rows(stack.rows) for stack in stacks]
+        forwards = [
+            forward_step(x, y, p, stack.config, stack.scaler, logits_of=part[0])
+            for stack, p, part in zip(stacks, params, parts, strict=True)
+        ]
+        if group_weights:
+            products.prepare_backward([result.grad_logits for _, result in forwards], first.summation)
+        finite = np.concatenate(
+            [
+                finish_stack(stack, step, x, p, forward, part[1])
+                for stack, p, forward, part in zip(stacks, params, forwards, parts, strict=True)
+            ]
+        )
         if not finite.all():
             # A single run stops here (NaN/inf weights make every later loss NaN); so does this one,
             # and it leaves the stack.

@@ -352,10 +352,29 @@ def train_step(
     run), shapes (runs, 784, 10) and (runs, 1, 10), as :mod:`~course_utils.multirun` trains them.
     ``logits_of`` and ``weight_gradients`` are the linear layer's (the stacked trainer passes ones
     with the same bits, faster for stacks). Returns ``(logits, loss and gradient, [dW, db])``.
+    The step's two halves are :func:`forward_step` and :func:`backward_step` (the stacked trainer
+    takes the first half of every stack of a group before the second: one wide product each).
     """
-    weights, bias = params
     if scaler is None:
         scaler = LossScaler(config.loss_scale, config.dynamic_loss_scale)
+    logits, result = forward_step(x, onehot, params, config, scaler, logits_of=logits_of)
+    grads = backward_step(
+        x, result, params, optimizer, state, config, scaler, weight_gradients=weight_gradients
+    )
+    return logits, result, grads
+
+
+def forward_step(
+    x: np.ndarray,
+    onehot: np.ndarray,
+    params: list[np.ndarray],
+    config: TrainConfig,
+    scaler: LossScaler,
+    *,
+    logits_of=logits_of,
+) -> tuple[np.ndarray, LossAndGradient]:
+    """The first half of :func:`train_step`: the logits, and the loss and its gradient."""
+    weights, bias = params
     if config.mixed_precision:  # autocast: the product's operands cast to the low dtype (x is
         low = numpy_dtype(config.dtype)  # already rounded to it by inputs(), held in float32)
         weights, bias = weights.astype(low), bias.astype(low)
@@ -373,14 +392,30 @@ def train_step(
     if config.mixed_precision:  # the backward of the cast up: the gradient cast down
         with np.errstate(over="ignore"):  # (a scaled gradient above 65504 is inf in float16)
             result = replace(result, grad_logits=result.grad_logits.astype(low))
+    return logits, result
+
+
+def backward_step(
+    x: np.ndarray,
+    result: LossAndGradient,
+    params: list[np.ndarray],
+    optimizer,
+    state,
+    config: TrainConfig,
+    scaler: LossScaler,
+    *,
+    weight_gradients=weight_gradients,
+) -> list[np.ndarray]:
+    """The second half of :func:`train_step`: the parameters' gradients and the update (unless
+    ``scaler`` skips the step). Returns ``[dW, db]``."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         grad_weights, grad_bias = weight_gradients(x, result.grad_logits, config.summation)
-        grads = [grad_weights, grad_bias.reshape(bias.shape)]
+        grads = [grad_weights, grad_bias.reshape(params[1].shape)]
         if config.mixed_precision:  # to the master weights' float32, for the update
             grads = [g.astype(np.float32) for g in grads]
         if scaler.unscale_or_skip(grads):
             optimizer.update(params, grads, state)
-    return logits, result, grads
+    return grads
 
 
 def all_finite(arrays) -> bool:

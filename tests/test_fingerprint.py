@@ -54,8 +54,25 @@ def test_the_grid_reaches_the_speed_paths(data, monkeypatch):
             return original(*args)
 
         monkeypatch.setattr(_fast, name, counting)
+    group_wide = set()  # whether a group's stacks took their parts of one wide product
+
+    class Recording(_fast.StepProducts):
+        def for_rows(self, rows):
+            logits_of, weight_gradients = super().for_rows(rows)
+            if self._forward is not None:
+                group_wide.add("forward")
+
+            def recording_gradients(x, grad_logits, summation):
+                if self._backward is not None:
+                    group_wide.add("backward")
+                return weight_gradients(x, grad_logits, summation)
+
+            return logits_of, recording_gradients
+
+    monkeypatch.setattr(_fast, "StepProducts", Recording)
     train_many(data, large, workers=1)
     assert used == {"_pairwise_columns", "_running_max_columns", "_wide_forward", "_wide_backward"}
+    assert group_wide == {"forward", "backward"}
 
 
 def test_single_and_stacked_runs_give_the_same_bits(digests):

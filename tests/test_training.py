@@ -138,13 +138,13 @@ def test_a_run_and_a_group_of_runs_use_one_blas_thread(data, monkeypatch):
     train(data, steps=2, observe=record_blas_threads)
     assert seen == {1}
     seen.clear()
-    train_step = multirun.train_step  # what the stacked trainer's steps call
+    forward_step = multirun.forward_step  # what the stacked trainer's steps call
 
-    def recording_train_step(*args, **kwargs):
+    def recording_forward_step(*args, **kwargs):
         record_blas_threads()
-        return train_step(*args, **kwargs)
+        return forward_step(*args, **kwargs)
 
-    monkeypatch.setattr(multirun, "train_step", recording_train_step)
+    monkeypatch.setattr(multirun, "forward_step", recording_forward_step)
     configs = [TrainConfig(steps=2, learning_rate=rate) for rate in (0.1, 0.01)]
     multirun.train_many(data, configs, workers=1)
     assert seen == {1}
