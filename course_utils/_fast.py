@@ -48,7 +48,8 @@ class StepProducts:
         self._forward = None  # (runs, batch, 10): x @ W of every run of the group, where exact
         self._backward = None  # (runs, 784, 10): x.T @ g of every run, where exact
         if weights is not None and _wide(summation, "forward", x, weights):
-            self._forward = _wide_forward(x, weights)
+            left = self._left_operand("forward", summation)
+            self._forward = _wide_forward(x, weights, summation, left)
 
     def prepare_backward(self, grad_logits: list[np.ndarray], summation: str) -> None:
         """The weight gradients of every run at once: ``grad_logits`` are the stacks' gradients
@@ -56,7 +57,8 @@ class StepProducts:
         if len(grad_logits) > 1:  # (one stack: the stack's own product is the same wide one)
             stacked = np.concatenate(grad_logits)
             if _wide(summation, "backward", self.x, stacked):
-                self._backward = _wide_backward(self.x, stacked)
+                left = self._left_operand("backward", summation)
+                self._backward = _wide_backward(self.x, stacked, summation, left)
 
     def for_rows(self, rows: slice) -> tuple:
         """``(logits_of, weight_gradients)`` for the stack in rows ``rows`` of the group: its part
@@ -87,63 +89,80 @@ class StepProducts:
 
     def logits_of(self, x, weights, bias, summation: str) -> np.ndarray:
         """``x @ W + b`` for every run of a stack, C-contiguous (runs, batch, 10)."""
+        left = self._left_operand("forward", summation) if x is self.x else None
         if _wide(summation, "forward", x, weights):
             # The sums over the batch in loss_and_gradient must see a single run's memory layout.
-            products = _wide_forward(x, weights)
+            products = _wide_forward(x, weights, summation, left)
             return np.add(products, bias, out=np.empty(products.shape, x.dtype))
-        left = self._left_operand("forward", summation) if x is self.x else None
         return linear.logits_of(x, weights, bias, summation, left=left)  # BLAS once per run
 
     def weight_gradients(self, x, grad_logits, summation: str) -> tuple[np.ndarray, np.ndarray]:
         """``(x.T @ g, sum of g over the batch)`` for every run of a stack."""
-        if _wide(summation, "backward", x, grad_logits):
-            return _wide_backward(x, grad_logits), linear.batch_sum(grad_logits, summation)
         left = self._left_operand("backward", summation) if x is self.x else None
+        if _wide(summation, "backward", x, grad_logits):
+            product = _wide_backward(x, grad_logits, summation, left)
+            return product, linear.batch_sum(grad_logits, summation)
         return linear.weight_gradients(x, grad_logits, summation, left=left)
 
 
 def _wide(summation: str, direction: str, x: np.ndarray, stacked: np.ndarray) -> bool:
     return (
-        summation == "blas"
-        and linear.low_precision_of(x, stacked) is None  # those take linear's float32 products
+        linear.low_precision_of(x, stacked) is None  # those take linear's float32 products
         and stacked.ndim == 3
         and len(stacked) > 1
-        and wide_product_is_exact(direction, len(x), len(stacked), x.dtype)
+        and wide_product_is_exact(direction, len(x), len(stacked), x.dtype, summation)
     )
 
 
 @functools.cache
-def wide_product_is_exact(direction: str, batch: int, runs: int, dtype) -> bool:
+def wide_product_is_exact(
+    direction: str, batch: int, runs: int, dtype, summation: str = "blas"
+) -> bool:
     """Whether one wide matrix product gives the same bits as one product per run, on this BLAS.
 
     ``direction`` is ``"forward"`` (batch × 784 times 784 × 10 per run: the logits) or
-    ``"backward"`` (784 × batch times batch × 10 per run: the weight gradient). Checked once per
-    shape (``dtype`` is a numpy dtype or its name) on random numbers, with the memory layouts that
-    the stacked trainer uses.
+    ``"backward"`` (784 × batch times batch × 10 per run: the weight gradient), its inner sums in
+    the order ``summation`` (:func:`~course_utils.linear.matmul`). Checked once per shape, dtype
+    (a numpy dtype or its name) and order on random numbers, against the single run's product,
+    with the memory layouts that the stacked trainer uses.
     """
     rng = np.random.default_rng(0)
     x = rng.random((batch, PIXELS)).astype(dtype)
-    if direction == "forward":
-        weights = rng.standard_normal((runs, PIXELS, CLASSES)).astype(dtype)
-        per_run = np.stack([x @ w for w in weights])
-        return per_run.tobytes() == _wide_forward(x, weights).tobytes()
-    grads = rng.standard_normal((runs, batch, CLASSES)).astype(dtype)
-    per_run = np.stack([x.T @ g for g in grads])
-    return per_run.tobytes() == np.ascontiguousarray(_wide_backward(x, grads)).tobytes()
+    a = x if direction == "forward" else x.T
+    left = linear.left_operand(a, summation)
+    stacked = rng.standard_normal((runs, len(a.T), CLASSES)).astype(dtype)
+    per_run = np.stack([linear.matmul(a, b, summation, left=left) for b in stacked])
+    wide = (_wide_forward if direction == "forward" else _wide_backward)(x, stacked, summation, left)
+    return per_run.tobytes() == np.ascontiguousarray(wide).tobytes()
 
 
-def _wide_forward(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``x @ weights[k]`` for every k as one product ``x @ [W_1 ... W_K]``: shape (K, batch, 10)."""
-    runs = len(weights)
-    wide = x @ weights.transpose(1, 0, 2).reshape(PIXELS, runs * CLASSES)
-    return wide.reshape(len(x), runs, CLASSES).transpose(1, 0, 2)
+def _wide_forward(x: np.ndarray, weights: np.ndarray, summation: str = "blas", left=None) -> np.ndarray:
+    """``x @ weights[k]`` for every k as one product ``x @ [W_1 ... W_K]``: shape (K, batch, 10).
+    ``left``: ``x`` in the order ``summation`` (:func:`~course_utils.linear.left_operand`)."""
+    return _wide_product(x if left is None else left, weights, summation, x.dtype)
 
 
-def _wide_backward(x: np.ndarray, grad_logits: np.ndarray) -> np.ndarray:
-    """``x.T @ grad_logits[k]`` for every k as one product: shape (K, 784, 10), C-contiguous."""
-    runs, batch, _ = grad_logits.shape
-    wide = x.T @ grad_logits.transpose(1, 0, 2).reshape(batch, runs * CLASSES)
-    return np.ascontiguousarray(wide.reshape(PIXELS, runs, CLASSES).transpose(1, 0, 2))
+def _wide_backward(
+    x: np.ndarray, grad_logits: np.ndarray, summation: str = "blas", left=None
+) -> np.ndarray:
+    """``x.T @ grad_logits[k]`` for every k as one product: shape (K, 784, 10), C-contiguous.
+    ``left``: ``x.T`` in the order ``summation``."""
+    product = _wide_product(x.T if left is None else left, grad_logits, summation, x.dtype)
+    return np.ascontiguousarray(product)
+
+
+def _wide_product(left: np.ndarray, stacked: np.ndarray, summation: str, dtype) -> np.ndarray:
+    """``left @ stacked[k]`` for every k as one product, ``left`` already in the order
+    ``summation`` and ``stacked`` put in it here (as :func:`~course_utils.linear.matmul` does with
+    its right factor), rounded to ``dtype``: shape (K, rows of left, 10)."""
+    runs, inner, columns = stacked.shape
+    if summation == "reversed":
+        stacked = stacked[:, ::-1, :]
+    elif summation == "float64":
+        stacked = stacked.astype(np.float64)
+    wide = left @ stacked.transpose(1, 0, 2).reshape(inner, runs * columns)
+    products = wide.reshape(len(left), runs, columns).transpose(1, 0, 2)
+    return products.astype(dtype, copy=False)
 
 
 # --- reductions over the class axis: the same bits as numpy's, column by column ---

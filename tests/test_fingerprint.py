@@ -45,12 +45,14 @@ def test_the_grid_reaches_every_branch(data):
 def test_the_grid_reaches_the_speed_paths(data, monkeypatch):
     large = [c for c in fingerprint.grid() if c.batch_size >= _fast.SUM_COLUMNS_MIN_ROWS]
     train_many(data, large, workers=1)  # first, so that the wide products' own checks are done
-    used = set()
+    used, orders = set(), set()  # the speed paths taken; the summation orders of wide products
     for name in ("_pairwise_columns", "_running_max_columns", "_wide_forward", "_wide_backward"):
         original = getattr(_fast, name)
 
         def counting(*args, name=name, original=original):
             used.add(name)
+            if name.startswith("_wide"):
+                orders.add(args[2] if len(args) > 2 else "blas")
             return original(*args)
 
         monkeypatch.setattr(_fast, name, counting)
@@ -73,6 +75,7 @@ def test_the_grid_reaches_the_speed_paths(data, monkeypatch):
     train_many(data, large, workers=1)
     assert used == {"_pairwise_columns", "_running_max_columns", "_wide_forward", "_wide_backward"}
     assert group_wide == {"forward", "backward"}
+    assert orders == {"blas", "reversed", "float64"}
 
 
 def test_single_and_stacked_runs_give_the_same_bits(digests):

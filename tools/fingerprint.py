@@ -2,7 +2,8 @@
 
 Every loss × reduction × dtype × flushing × optimizer (and the mixed-precision, loss-scaling and
 summation-order variants) at a small and a large learning rate, and every loss × reduction × dtype ×
-flushing at a batch of 500 (the step's speed paths need many rows), each trained for a few steps three
+flushing at a batch of 500 (the step's speed paths need many rows; every loss there in the other
+summation orders too), each trained for a few steps three
 ways: by ``run`` (with an ``observe`` callback, so every :class:`~course_utils.training.StepRecord`
 is hashed too), by ``train_many(workers=1)`` and by ``train_many(workers=2)``. The digest covers
 the losses, weights, bias, first non-finite step and stage, test accuracy and skipped steps of
@@ -73,8 +74,22 @@ def grid() -> list[TrainConfig]:
             for variant, lr in itertools.product(variants, RATES)
         ),
         # A large batch: rows enough for the step's speed paths (course_utils._fast: the wide
-        # products of a stack, the class-axis sums and maxima column by column).
+        # products of a stack and of a group, the class-axis sums and maxima column by column),
+        # in every summation order.
         *every_loss(LARGE_BATCH, ["gradient_descent"]),
+        *(
+            TrainConfig(
+                batch_size=LARGE_BATCH,
+                learning_rate=lr,
+                steps=STEPS,
+                loss=loss,
+                dtype=dtype,
+                summation=order,
+            )
+            for order, dtype, loss, lr in itertools.product(
+                ("reversed", "float64"), ("float32", "float64"), LOSSES, RATES
+            )
+        ),
     ]
 
 
