@@ -98,6 +98,7 @@ from .sweeps import (
     scan_to_first_failure,
     smallest_failing_batch_size,
     sweep,
+    sweep_together,
 )
 from .training import StepRecord, TrainConfig, TrainResult, batch_indices, run, train
 
@@ -262,6 +263,7 @@ __all__ = [
     "dtype_sum",
     "precision_explorer",
     "smallest_normal",
+    "sweep_together",
     "trace_precision",
     # lesson 10 (10-appendix): the proof, against TensorFlow, PyTorch and other summation orders
     "SUMMATIONS",

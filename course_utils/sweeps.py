@@ -249,11 +249,66 @@ optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
     arguments = locals()  # the parameters by name; tests/test_config.py checks they are SETTINGS
     require_data(data)
     _check_options(progress_bar, cache, workers)
-    axes = [_as_list(name, arguments[name]) for name in SETTINGS]
-    configs = [
-        TrainConfig(**dict(zip(SETTINGS, values, strict=True))) for values in itertools.product(*axes)
-    ]
+    configs = _grid({name: arguments[name] for name in SETTINGS})
     return run_configs(data, configs, progress_bar=progress_bar, cache=cache, workers=workers)
+
+
+def _grid(settings: dict) -> list[TrainConfig]:
+    """The configurations of a sweep: the Cartesian product of ``settings`` (setting -> one value
+    or a list), nested in the order of SETTINGS, the last varying fastest; the rest as defaults."""
+    axes = [_as_list(name, settings[name]) for name in SETTINGS if name in settings]
+    names = [name for name in SETTINGS if name in settings]
+    return [TrainConfig(**dict(zip(names, values, strict=True))) for values in itertools.product(*axes)]
+
+
+def _sweep_settings(name: str, settings) -> dict:
+    if not isinstance(settings, dict):
+        raise TypeError(f"{name}={settings!r} is not valid; it must be a dict of sweep() settings")
+    unknown = sorted(set(settings) - set(SETTINGS), key=str)
+    if unknown:
+        raise TypeError(
+            f"{name} has {unknown[0]!r}, which is not a setting; the settings are {', '.join(SETTINGS)}"
+        )
+    return settings
+
+
+def sweep_together(
+    data: MnistData,
+    sweeps: dict,
+    *,
+    progress_bar: bool | None = None,
+    cache: bool | str | os.PathLike = True,
+    workers: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Several sweeps trained together: ``{name: sweep's settings}`` -> ``{name: its table}``.
+
+    Each entry's settings are :func:`sweep`'s keyword arguments (one value or a list each), and
+    its table is the one :func:`sweep` would return. All the runs go to the workers at once, so
+    both cores stay busy to the end (one sweep after another leaves a core idle while the last
+    long run of each finishes). Options as in :func:`sweep`.
+
+    Examples
+    --------
+    >>> from course_utils import load_mnist
+    >>> sum_and_mean = {
+    ...     "sum": dict(batch_size=[100, 2000], steps=20),
+    ...     "mean": dict(batch_size=2000, steps=20, reduction="mean"),
+    ... }
+    >>> tables = sweep_together(load_mnist(), sum_and_mean, cache=False)
+    >>> tables["sum"]["went_nonfinite"].tolist(), tables["mean"]["went_nonfinite"].tolist()
+    ([False, True], [False])
+    """
+    require_data(data)
+    sweeps = require_mapping("sweeps", sweeps, _sweep_settings)
+    _check_options(progress_bar, cache, workers)
+    grids = {name: _grid(settings) for name, settings in sweeps.items()}
+    configs = [config for grid in grids.values() for config in grid]
+    table = run_configs(data, configs, progress_bar=progress_bar, cache=cache, workers=workers)
+    tables, start = {}, 0
+    for name, grid in grids.items():
+        tables[name] = table[start : start + len(grid)]
+        start += len(grid)
+    return tables
 
 
 @old_keywords(progress="progress_bar")

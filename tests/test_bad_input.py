@@ -204,6 +204,16 @@ CASES = {
             "workers": 0,
         },
     ),
+    "sweep_together": (
+        {"data": DATA, "sweeps": {"short": {"steps": 1}}, "cache": False},
+        {
+            "data": NOT_DATA,
+            "sweeps": {"short": {"step": 1}},
+            "progress_bar": "yes",
+            "cache": 3,
+            "workers": 0,
+        },
+    ),
     "failing_batch_sizes": ({}, {"table": [1, 2]}),
     "smallest_failing_batch_size": ({}, {"table": {"batch_size": [1]}}),
     "first_failing_batch_size": (

@@ -13,6 +13,7 @@ from course_utils import (
     run_configs,
     smallest_failing_batch_size,
     sweep,
+    sweep_together,
     train,
 )
 
@@ -222,3 +223,22 @@ def test_run_configs_keeps_the_order_of_any_list_and_shares_the_cache_with_sweep
     )
     assert by_sweep.tobytes() == table[[0, 2]].tobytes()
     assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_sweeps_trained_together_give_each_sweeps_own_table(data, tmp_path):
+    named = {
+        "sum": dict(batch_size=[150, 300], learning_rate=[0.01, 0.5], steps=15),
+        "mean, float64": dict(batch_size=300, reduction="mean", dtype="float64", steps=15),
+    }
+    together = sweep_together(data, named, cache=tmp_path / "together", workers=2)
+    assert list(together) == list(named)
+    for name, settings in named.items():
+        alone = sweep(data, **settings, cache=False, workers=1)
+        assert together[name].tobytes() == alone.tobytes(), name
+
+
+def test_sweep_together_names_a_setting_it_does_not_know(data):
+    with pytest.raises(TypeError, match="'batch', which is not a setting; the settings are batch_size"):
+        sweep_together(data, {"a": dict(batch=100)})
+    with pytest.raises(TypeError, match="must be a dict"):
+        sweep_together(data, {"a": [100]})
