@@ -41,9 +41,12 @@ depending on its shape (OpenBLAS, for one, has a separate kernel for small produ
 100 × 784 times 784 × 10 but not for 784 × 20, so a product with twenty columns differs from two
 with ten in the last bits). So the products are computed per run with ``np.matmul`` on the stacked
 3-D arrays, which calls BLAS once per run on exactly the single run's shapes, except where one wide
-product (batch × 784 times 784 × 10K) has been checked to give the very same bits for these shapes
-on this machine's BLAS (``course_utils._fast``, which the step is handed). On this machine the
-wide product is about twice as fast, and exact for batches of 128 rows or more.
+product (batch × 784 times 784 × 10K, for all K runs of a group: every stack's) has been checked to
+give the very same bits for these shapes, this dtype and this summation order on this machine's
+BLAS (``course_utils._fast``, which the step is handed). On this machine the wide product is exact
+for batches of 128 rows or more, and for a batch of 400 or 1000 rows two to three times as fast as
+the products one by one (the batch is read once, not once per run: at that size reading it is
+most of a product's time).
 
 Where the time goes. The gain is bounded: per run and step, both a single run and a stack compute
 the same two products (784 × 10 multiply-adds per batch row each) and the same element-wise passes
