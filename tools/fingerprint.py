@@ -60,6 +60,14 @@ def every_loss(batch_size: int, optimizers) -> list[TrainConfig]:
     ]
 
 
+def at_both_rates(batch_size: int, variants: list[dict]) -> list[TrainConfig]:
+    """Each variant (settings beyond the defaults) at both rates, at one batch size."""
+    return [
+        TrainConfig(batch_size=batch_size, learning_rate=lr, steps=STEPS, **variant)
+        for variant, lr in itertools.product(variants, RATES)
+    ]
+
+
 def grid() -> list[TrainConfig]:
     """Short runs that cover every branch of the step (a few go non-finite, some stack)."""
     variants = [
@@ -67,29 +75,20 @@ def grid() -> list[TrainConfig]:
         for dtype in ("float16", "bfloat16")
         for scaling in ({}, {"loss_scale": 1024.0}, {"loss_scale": 2.0**20, "dynamic_loss_scale": True})
     ] + [{"summation": order} for order in ("reversed", "float64")]
+    other_orders = [
+        {"loss": loss, "dtype": dtype, "summation": order}
+        for order in ("reversed", "float64")
+        for dtype in ("float32", "float64")
+        for loss in LOSSES
+    ]
     return [
         *every_loss(20, OPTIMIZERS),
-        *(
-            TrainConfig(batch_size=20, learning_rate=lr, steps=STEPS, **variant)
-            for variant, lr in itertools.product(variants, RATES)
-        ),
+        *at_both_rates(20, variants),
         # A large batch: rows enough for the step's speed paths (course_utils._fast: the wide
         # products of a stack and of a group, the class-axis sums and maxima column by column),
         # in every summation order.
         *every_loss(LARGE_BATCH, ["gradient_descent"]),
-        *(
-            TrainConfig(
-                batch_size=LARGE_BATCH,
-                learning_rate=lr,
-                steps=STEPS,
-                loss=loss,
-                dtype=dtype,
-                summation=order,
-            )
-            for order, dtype, loss, lr in itertools.product(
-                ("reversed", "float64"), ("float32", "float64"), LOSSES, RATES
-            )
-        ),
+        *at_both_rates(LARGE_BATCH, other_orders),
     ]
 
 
