@@ -256,8 +256,8 @@ optimizer, mixed_precision, loss_scale, dynamic_loss_scale, summation
 def _grid(settings: dict) -> list[TrainConfig]:
     """The configurations of a sweep: the Cartesian product of ``settings`` (setting -> one value
     or a list), nested in the order of SETTINGS, the last varying fastest; the rest as defaults."""
-    axes = [_as_list(name, settings[name]) for name in SETTINGS if name in settings]
     names = [name for name in SETTINGS if name in settings]
+    axes = [_as_list(name, settings[name]) for name in names]
     return [TrainConfig(**dict(zip(names, values, strict=True))) for values in itertools.product(*axes)]
 
 
