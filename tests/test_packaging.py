@@ -216,3 +216,15 @@ def test_build_script_reproduces_the_bundled_sample_byte_for_byte(tmp_path):
         [sys.executable, str(ROOT / "tools" / "build_sample.py"), "--out", str(out)], check=True
     )
     assert hashlib.sha256(out.read_bytes()).hexdigest() == SAMPLE_SHA256
+
+
+@pytest.mark.parametrize("category", [DeprecationWarning, PendingDeprecationWarning])
+def test_a_deprecation_warned_in_the_course_code_fails_the_tests(category):
+    # pyproject's filterwarnings: what numpy, matplotlib or ipywidgets deprecate today is an error in
+    # a release that pyproject.toml already admits, so the tests of both environments (the newest
+    # and the oldest versions) must fail on it, not print it in a summary nobody reads.
+    code = f"import warnings; warnings.warn('a deprecated call', {category.__name__})"
+    with pytest.raises(category, match="a deprecated call"):
+        exec(code, {"__name__": "course_utils.plots"})  # as if warned from the course's own module
+    with pytest.warns(category, match="a deprecated call"):  # another package's: only a warning
+        exec(code, {"__name__": "third_party"})
