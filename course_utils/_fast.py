@@ -83,6 +83,11 @@ class StepProducts:
         if summation == "blas" or linear.is_low_precision(self.x.dtype):
             return None  # (a low-precision product converts its operands itself)
         if direction not in self._left:
+            if direction == "backward" and summation == "float64" and "forward" in self._left:
+                # x.T in float64 is the forward's x in float64, transposed: the same values in
+                # the same memory layout as converting x.T (astype keeps a transpose's order).
+                self._left[direction] = np.swapaxes(self._left["forward"], -1, -2)
+                return self._left[direction]
             a = self.x if direction == "forward" else np.swapaxes(self.x, -1, -2)
             self._left[direction] = linear.left_operand(a, summation)
         return self._left[direction]
