@@ -2,6 +2,7 @@
 line on stderr and lets *Run All* go on (with the course's answer where later cells need one);
 the hidden check fails it, whatever the visible one handed back."""
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -99,11 +100,21 @@ def test_a_passing_answer_is_handed_back_unchanged_and_a_wrong_one_still_raises(
     assert capfd.readouterr().err == ""
 
 
-def test_a_reloaded_checks_module_still_knows_the_course_answer_is_not_the_learners(capfd):
-    import importlib
+def reloaded_checks():
+    """course_utils.checks executed again, as a new module object: new classes, as the hidden
+    tests' ``importlib.reload`` makes them, but without reloading the module that every other test
+    file imported its classes from (in one process, those tests would then no longer catch the
+    reloaded module's CheckFailed: ``pytest -n 2 --dist loadfile`` runs them after this file)."""
+    spec = importlib.util.spec_from_file_location("course_utils.checks", checks.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
+
+def test_a_reloaded_checks_module_still_knows_the_course_answer_is_not_the_learners(capfd):
     course_answer = course_utils.check_logsumexp(stub)
-    fresh = importlib.reload(importlib.import_module("course_utils.checks"))
+    fresh = reloaded_checks()
+    assert fresh.CheckFailed is not checks.CheckFailed
     with pytest.raises(fresh.CheckFailed, match="not yours"):
         fresh.check_logsumexp(course_answer, hidden=True)
     assert checks.STAND_IN_MARK == fresh.STAND_IN_MARK
