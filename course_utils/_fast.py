@@ -86,10 +86,11 @@ class StepProducts:
             if direction == "backward" and summation == "float64" and "forward" in self._left:
                 # x.T in float64 is the forward's x in float64, transposed: the same values in
                 # the same memory layout as converting x.T (astype keeps a transpose's order).
-                self._left[direction] = np.swapaxes(self._left["forward"], -1, -2)
-                return self._left[direction]
-            a = self.x if direction == "forward" else np.swapaxes(self.x, -1, -2)
-            self._left[direction] = linear.left_operand(a, summation)
+                left = np.swapaxes(self._left["forward"], -1, -2)
+            else:
+                a = self.x if direction == "forward" else np.swapaxes(self.x, -1, -2)
+                left = linear.left_operand(a, summation)
+            self._left[direction] = left
         return self._left[direction]
 
     def logits_of(self, x, weights, bias, summation: str) -> np.ndarray:

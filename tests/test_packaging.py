@@ -220,9 +220,7 @@ def test_build_script_reproduces_the_bundled_sample_byte_for_byte(tmp_path):
 
 @pytest.mark.parametrize("category", [DeprecationWarning, PendingDeprecationWarning])
 def test_a_deprecation_warned_in_the_course_code_fails_the_tests(category):
-    # pyproject's filterwarnings: what numpy, matplotlib or ipywidgets deprecate today is an error in
-    # a release that pyproject.toml already admits, so the tests of both environments (the newest
-    # and the oldest versions) must fail on it, not print it in a summary nobody reads.
+    # pyproject.toml's filterwarnings (its comment says why), in both test environments.
     code = f"import warnings; warnings.warn('a deprecated call', {category.__name__})"
     with pytest.raises(category, match="a deprecated call"):
         exec(code, {"__name__": "course_utils.plots"})  # as if warned from the course's own module
